@@ -1,0 +1,44 @@
+// The aggregate plugin: registers every enabled netplay plugin from one
+// options object, in dependency order, sharing one Redis connection when
+// `redis` is given.
+import fp from 'fastify-plugin'
+import type { FastifyInstance } from 'fastify'
+import type { Redis } from 'ioredis'
+import { PACKAGE } from './lib/netplay.ts'
+import { connectRedis, type RedisOption } from './lib/redis.ts'
+import auth, { type AuthOptionsInput } from './plugins/auth/index.ts'
+import rateLimit, { type RateLimitOptionsInput } from './plugins/rate-limit/index.ts'
+
+export interface NetplayOptions {
+  /** Route prefix for every netplay route (e.g. `/netplay`). */
+  prefix?: string
+  /** One Redis for every plugin whose store is `redis` (URL, options or a client you own). */
+  redis?: RedisOption
+  /** `false` serves anonymous clients (logged as a warning at boot). */
+  auth: AuthOptionsInput | false
+  rateLimit?: RateLimitOptionsInput
+}
+
+async function netplay (app: FastifyInstance, options: NetplayOptions): Promise<void> {
+  const prefix = options.prefix ?? ''
+  let redis: Redis | undefined
+  if (options.redis !== undefined) redis = await connectRedis(app, options.redis, 'netplay')
+  const withRedis = <T extends { store?: 'memory' | 'redis', redis?: RedisOption }>(opts: T | undefined): T => {
+    const merged = { ...opts } as T
+    if (redis !== undefined && merged.redis === undefined) {
+      merged.redis = redis
+      merged.store ??= 'redis'
+    }
+    return merged
+  }
+  await app.register(rateLimit, withRedis(options.rateLimit))
+  const authOptions: AuthOptionsInput = options.auth === false ? { enabled: false } : options.auth
+  await app.register(auth, withRedis({ prefix, ...authOptions }))
+}
+
+export default fp(netplay, { fastify: '5.x', name: PACKAGE })
+
+export { netplayServerOptions, REDACT_PATHS } from './lib/logging.ts'
+export type { Identity, TokenKind, NetplayDecorators } from './lib/netplay.ts'
+export { default as auth } from './plugins/auth/index.ts'
+export { default as rateLimit } from './plugins/rate-limit/index.ts'

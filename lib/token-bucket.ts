@@ -1,0 +1,63 @@
+// Token-bucket arithmetic, shared by the memory store, the per-connection
+// buckets of signaling and data channels, and (in Lua) the Redis store.
+
+export interface BucketLimit {
+  /** Tokens the bucket holds when full (the burst). */
+  capacity: number
+  /** Tokens added per second. */
+  refillPerSecond: number
+}
+
+export interface TakeResult {
+  allowed: boolean
+  /** Whole tokens left after this take. */
+  remaining: number
+  /** Milliseconds until the request would be allowed (0 when allowed). */
+  retryAfterMs: number
+  /** Milliseconds until the bucket is full again. */
+  resetMs: number
+}
+
+const DAY_MS = 86_400_000
+
+export function resultFor (limit: BucketLimit, tokens: number, cost: number, allowed: boolean): TakeResult {
+  const perMs = limit.refillPerSecond / 1000
+  const missing = Math.max(0, cost - tokens)
+  return {
+    allowed,
+    remaining: Math.max(0, Math.floor(tokens)),
+    retryAfterMs: allowed ? 0 : (perMs > 0 ? Math.min(DAY_MS, Math.ceil(missing / perMs)) : DAY_MS),
+    resetMs: perMs > 0 ? Math.min(DAY_MS, Math.ceil((limit.capacity - tokens) / perMs)) : DAY_MS
+  }
+}
+
+/** A single bucket owned by one connection or sender: synchronous, no allocation per take. */
+export class TokenBucket {
+  readonly limit: BucketLimit
+  tokens: number
+  updatedMs: number
+
+  constructor (limit: BucketLimit, now = Date.now()) {
+    this.limit = limit
+    this.tokens = limit.capacity
+    this.updatedMs = now
+  }
+
+  /** Refills for the elapsed time, then takes `cost` tokens if there are enough. */
+  tryTake (cost = 1, now = Date.now()): boolean {
+    if (now > this.updatedMs) {
+      this.tokens = Math.min(this.limit.capacity, this.tokens + (now - this.updatedMs) * this.limit.refillPerSecond / 1000)
+      this.updatedMs = now
+    }
+    if (this.tokens >= cost) {
+      this.tokens -= cost
+      return true
+    }
+    return false
+  }
+
+  take (cost = 1, now = Date.now()): TakeResult {
+    const allowed = this.tryTake(cost, now)
+    return resultFor(this.limit, this.tokens, cost, allowed)
+  }
+}

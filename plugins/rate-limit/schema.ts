@@ -1,0 +1,40 @@
+import Type, { type Static } from 'typebox'
+import type { RedisOption } from '../../lib/redis.ts'
+
+export const LimitOptions = Type.Object({
+  capacity: Type.Number({ exclusiveMinimum: 0, maximum: 1e9, description: 'Tokens when full (the burst).' }),
+  refillPerSecond: Type.Number({ minimum: 0, maximum: 1e9, description: 'Tokens added per second.' }),
+  scope: Type.Union([Type.Literal('shared'), Type.Literal('local')], {
+    default: 'shared',
+    description: 'shared: kept in the configured store (Redis across nodes); local: this process only (per-connection keys).'
+  }),
+  failOpen: Type.Boolean({ default: true, description: 'When the store is unreachable: true lets requests through, false refuses them (503).' })
+}, { additionalProperties: false })
+export type LimitOptions = Static<typeof LimitOptions>
+
+export const DEFAULT_LIMITS: Record<string, LimitOptions> = {
+  http: { capacity: 40, refillPerSecond: 20, scope: 'shared', failOpen: true },
+  signaling: { capacity: 40, refillPerSecond: 20, scope: 'local', failOpen: true },
+  identity: { capacity: 120, refillPerSecond: 40, scope: 'shared', failOpen: true },
+  mint: { capacity: 10, refillPerSecond: 0.5, scope: 'shared', failOpen: false },
+  data: { capacity: 120, refillPerSecond: 120, scope: 'local', failOpen: true }
+}
+
+export const RateLimitOptions = Type.Object({
+  store: Type.Union([Type.Literal('memory'), Type.Literal('redis')], { default: 'memory' }),
+  redis: Type.Optional(Type.Unsafe<RedisOption>(Type.Any())),
+  keyPrefix: Type.String({ default: 'netplay:rl:' }),
+  maxEntries: Type.Integer({ minimum: 100, maximum: 10_000_000, default: 100_000, description: 'Memory store: buckets kept (least recently used evicted).' }),
+  http: Type.Boolean({ default: true, description: 'Limit netplay HTTP routes per client IP with the `http` limit.' }),
+  bodyLimit: Type.Integer({ minimum: 1024, maximum: 16 * 1024 * 1024, default: 32 * 1024, description: 'Largest request body on netplay routes (413 above).' }),
+  limits: Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_-]*$' }), LimitOptions, { default: {} }),
+  abuse: Type.Object({
+    maxDrops: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 20, description: 'Rate-limit drops after which a connection is closed.' })
+  }, { additionalProperties: false, default: {} })
+}, { additionalProperties: false })
+
+export type RateLimitOptions = Static<typeof RateLimitOptions>
+export type RateLimitOptionsInput = Partial<Omit<RateLimitOptions, 'limits' | 'abuse'>> & {
+  limits?: Record<string, Partial<LimitOptions> & Pick<LimitOptions, 'capacity' | 'refillPerSecond'>>
+  abuse?: Partial<RateLimitOptions['abuse']>
+}
