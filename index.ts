@@ -8,6 +8,8 @@ import { PACKAGE } from './lib/netplay.ts'
 import { connectRedis, type RedisOption } from './lib/redis.ts'
 import auth, { type AuthOptionsInput } from './plugins/auth/index.ts'
 import rateLimit, { type RateLimitOptionsInput } from './plugins/rate-limit/index.ts'
+import rooms, { type RoomsOptionsInput } from './plugins/rooms/index.ts'
+import signaling, { type SignalingOptionsInput } from './plugins/signaling/index.ts'
 
 export interface NetplayOptions {
   /** Route prefix for every netplay route (e.g. `/netplay`). */
@@ -17,6 +19,10 @@ export interface NetplayOptions {
   /** `false` serves anonymous clients (logged as a warning at boot). */
   auth: AuthOptionsInput | false
   rateLimit?: RateLimitOptionsInput
+  /** `false` registers no signaling transports (and so no rooms). */
+  signaling?: SignalingOptionsInput | false
+  /** `false` leaves rooms out. */
+  rooms?: RoomsOptionsInput | false
 }
 
 async function netplay (app: FastifyInstance, options: NetplayOptions): Promise<void> {
@@ -34,6 +40,10 @@ async function netplay (app: FastifyInstance, options: NetplayOptions): Promise<
   await app.register(rateLimit, withRedis(options.rateLimit))
   const authOptions: AuthOptionsInput = options.auth === false ? { enabled: false } : options.auth
   await app.register(auth, withRedis({ prefix, ...authOptions }))
+  if (options.signaling === false) return
+  await app.register(signaling, { prefix, ...options.signaling })
+  if (options.rooms === false) return
+  await app.register(rooms, withRedis({ prefix, ...options.rooms }))
 }
 
 export default fp(netplay, { fastify: '5.x', name: PACKAGE })
@@ -42,3 +52,5 @@ export { netplayServerOptions, REDACT_PATHS } from './lib/logging.ts'
 export type { Identity, TokenKind, NetplayDecorators } from './lib/netplay.ts'
 export { default as auth } from './plugins/auth/index.ts'
 export { default as rateLimit } from './plugins/rate-limit/index.ts'
+export { default as signaling } from './plugins/signaling/index.ts'
+export { default as rooms } from './plugins/rooms/index.ts'

@@ -1,0 +1,194 @@
+// The room events of families A, B and C on the signaling table.
+import type { SignalingApi } from '../signaling/index.ts'
+import { alreadyHaveSlot, roomError } from './errors.ts'
+import { SPECTATOR_SLOT, sanitizeExtra } from './room.ts'
+import type { RoomService } from './service.ts'
+import {
+  ChatPayload, DataMessagePayload, JoinInfoPayload, JoinRoomPayload, LeaveRoomPayload, MetadataPayload,
+  OpenRoomPayload, PlayerSlotPayload, ReadyAtFramePayload, RoomNamePayload, SignalPayload, ToggleReadyPayload
+} from './schema.ts'
+import type { RoomsOptions } from './schema.ts'
+
+const SIGNAL_FIELDS = ['offer', 'answer', 'candidate', 'requestRenegotiate', 'reason'] as const
+const START_DELAY_MS = 3000
+
+function jsonBytes (value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value))
+}
+
+export function defineRoomEvents (signaling: SignalingApi, rooms: RoomService, options: RoomsOptions): void {
+  signaling.define({ name: 'open-room', schema: OpenRoomPayload, handler: (payload, connection) => rooms.open(connection, payload) })
+
+  signaling.define({ name: 'join-room', schema: JoinRoomPayload, handler: (payload, connection) => rooms.join(connection, payload) })
+
+  signaling.define({
+    name: 'leave-room',
+    schema: LeaveRoomPayload,
+    handler: (_payload, connection) => {
+      rooms.leave(connection)
+      return null
+    }
+  })
+
+  signaling.define({
+    name: 'request-room-state',
+    schema: RoomNamePayload,
+    handler: (_payload, connection) => rooms.requireBinding(connection).room.state()
+  })
+
+  signaling.define({
+    name: 'webrtc-signal',
+    schema: SignalPayload,
+    limit: 'relay',
+    handler: (payload, connection) => {
+      const { room, member } = rooms.requireBinding(connection, 'upstream')
+      if (jsonBytes(payload) > options.maxDataMessageBytes) throw roomError('tooLarge', member.style)
+      const target = payload.target ?? payload.targetSocketId
+      const targetConnection = target === 'host'
+        ? (room.ownerUserid === null ? null : room.members.get(room.ownerUserid)?.connectionId ?? null)
+        : room.memberByConnection(target ?? '')?.connectionId ?? null
+      if (targetConnection === null) throw roomError('targetNotInRoom', member.style)
+      const relayed: Record<string, unknown> = { sender: connection.id }
+      for (const field of SIGNAL_FIELDS) if (payload[field] !== undefined) relayed[field] = payload[field]
+      rooms.emitTo(targetConnection, 'webrtc-signal', relayed)
+      return null
+    }
+  })
+
+  signaling.define({
+    name: 'data-message',
+    schema: DataMessagePayload,
+    limit: 'relay',
+    handler: (payload, connection) => {
+      const { room, member } = rooms.requireBinding(connection, 'upstream')
+      if (jsonBytes(payload) > options.maxDataMessageBytes) throw roomError('tooLarge', member.style)
+      rooms.broadcast(room, 'data-message', payload, connection.id)
+      return null
+    }
+  })
+
+  signaling.define({
+    name: 'chat-message',
+    schema: ChatPayload,
+    limit: 'chat',
+    handler: (payload, connection) => {
+      const { room, member } = rooms.requireBinding(connection)
+      const message = payload.message.trim()
+      if (message.length < 1 || message.length > 500) throw roomError('emptyChat', member.style)
+      const chat = { userid: member.userid, playerName: member.name, message, timestamp: Date.now(), messageId: rooms.newChatId() }
+      room.addChat(chat, options.chatHistory)
+      rooms.broadcast(room, 'chat-message', chat)
+      return null
+    }
+  })
+
+  for (const [event, text] of [['netplay-host-paused', 'Host has paused emulation'], ['netplay-host-resumed', 'Host has resumed emulation']] as const) {
+    signaling.define({
+      name: event,
+      schema: RoomNamePayload,
+      handler: (_payload, connection) => {
+        const { room, member } = rooms.requireBinding(connection)
+        if (room.ownerUserid !== member.userid) throw roomError('notOwner', member.style)
+        rooms.broadcast(room, event, { text }, connection.id)
+        return null
+      }
+    })
+  }
+
+  // ---- lobby of delay_sync rooms ----
+
+  signaling.define({
+    name: 'toggle-ready',
+    schema: ToggleReadyPayload,
+    handler: (payload, connection) => {
+      const { room, member } = rooms.requireBinding(connection)
+      member.ready = payload.ready ?? !member.ready
+      rooms.broadcast(room, 'player-ready-updated', { playerId: member.userid, ready: member.ready })
+      rooms.refreshUsers(room)
+      return null
+    }
+  })
+
+  signaling.define({
+    name: 'start-game',
+    schema: RoomNamePayload,
+    handler: (_payload, connection) => {
+      const { room, member } = rooms.requireBinding(connection)
+      if (room.ownerUserid !== member.userid) throw roomError('notOwner', member.style)
+      const players = [...room.members.values()].filter((m) => m.slot !== null)
+      if (players.some((m) => m.userid !== member.userid && !m.ready)) throw roomError('notReady', member.style)
+      const startTime = Date.now() + START_DELAY_MS
+      const startFrame = 1
+      room.roomPhase = 'running'
+      rooms.broadcast(room, 'prepare-start', { startTime, startFrame })
+      rooms.broadcast(room, 'start-game', { frame: startFrame, start_time: startTime })
+      rooms.refreshUsers(room)
+      return null
+    }
+  })
+
+  signaling.define({
+    name: 'ready-at-frame-1',
+    schema: ReadyAtFramePayload,
+    handler: (payload, connection) => {
+      const { room, member } = rooms.requireBinding(connection)
+      rooms.broadcast(room, 'player-ready-at-frame', { playerId: member.userid, frame: payload.frame ?? 1 }, connection.id)
+      return null
+    }
+  })
+
+  signaling.define({
+    name: 'update-room-metadata',
+    schema: MetadataPayload,
+    handler: (payload, connection) => {
+      const { room, member } = rooms.requireBinding(connection)
+      if (room.ownerUserid !== member.userid) throw roomError('notOwner', member.style)
+      room.metadata = { ...room.metadata, ...sanitizeExtra(payload.metadata) }
+      rooms.refreshUsers(room)
+      return null
+    }
+  })
+
+  signaling.define({
+    name: 'update-player-metadata',
+    schema: MetadataPayload,
+    handler: (payload, connection) => {
+      const { room, member } = rooms.requireBinding(connection)
+      member.extra = { ...member.extra, ...sanitizeExtra(payload.metadata) }
+      rooms.refreshUsers(room)
+      return null
+    }
+  })
+
+  signaling.define({
+    name: 'join-info',
+    schema: JoinInfoPayload,
+    handler: (payload, connection) => {
+      const { room, member } = rooms.requireBinding(connection)
+      const hostRom = room.metadata.rom_hash ?? room.metadata.romHash
+      const romOk = typeof hostRom !== 'string' || typeof payload.romHash !== 'string' || hostRom === payload.romHash
+      member.validation = romOk ? { status: 'ok', reason: '' } : { status: 'mismatch', reason: 'rom_hash' }
+      rooms.broadcast(room, 'player-validation-updated', { playerId: member.userid, validationStatus: member.validation.status, validationReason: member.validation.reason })
+      return null
+    }
+  })
+
+  signaling.define({
+    name: 'update-player-slot',
+    schema: PlayerSlotPayload,
+    handler: (payload, connection) => {
+      const { room, member } = rooms.requireBinding(connection)
+      const slot = payload.playerSlot
+      if (member.slot === slot) throw alreadyHaveSlot(slot)
+      // A spectator cannot take a seat it was not given.
+      if (member.slot === null || slot < 0 || slot >= room.maxPlayers || slot === SPECTATOR_SLOT) throw roomError('invalidSlot', member.style)
+      if (room.slotTaken(slot)) throw roomError('slotTaken', member.style)
+      member.slot = slot
+      rooms.broadcast(room, 'player-slot-updated', { playerId: member.userid, playerSlot: slot })
+      rooms.refreshUsers(room)
+      return null
+    }
+  })
+
+  signaling.onDisconnect((connection) => rooms.disconnected(connection))
+}

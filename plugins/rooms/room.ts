@@ -1,0 +1,224 @@
+// The room model: seats, spectators, one owner identity, reconnect state,
+// and the views each client family reads (users map, list entry, state).
+// All mutation here is synchronous, so a room is never seen half-updated.
+import type { PasswordHash } from './password.ts'
+
+/**
+ * How a client talks: `upstream` (EmulatorJS >= 4.3, family A), `sfu`
+ * (EmulatorJS-SFU generation 2, family B) or `sfu-gen1` (family C). Decided
+ * from the `extra` a client sends (see `styleOf`).
+ */
+export type ClientStyle = 'upstream' | 'sfu' | 'sfu-gen1'
+
+/** Fields only the EmulatorJS-SFU generation-2 client puts in `extra`. */
+const SFU_MARKERS = ['netplay_mode', 'room_phase', 'player_slot', 'input_mode', 'sync_config', 'spectator_mode'] as const
+
+export function styleOf (extra: Record<string, unknown>): ClientStyle {
+  if (SFU_MARKERS.some((key) => extra[key] !== undefined)) return 'sfu'
+  if (typeof extra.sessionid === 'string' && extra.sessionid !== '') return 'upstream'
+  return 'sfu-gen1'
+}
+
+export const SPECTATOR_SLOT = 8
+
+export interface Member {
+  userid: string
+  /** Live connection (socket id), or null while reconnecting. */
+  connectionId: string | null
+  name: string
+  /** The client's `extra`, minus the fields the server owns. */
+  extra: Record<string, unknown>
+  /** Seat index, or null for a spectator. */
+  slot: number | null
+  ready: boolean
+  validation?: { status: string, reason: string }
+  /** Epoch ms when the grace ends, while reconnecting. */
+  graceUntil?: number
+  graceTimer?: NodeJS.Timeout
+  style: ClientStyle
+}
+
+export interface ChatMessage {
+  userid: string
+  playerName: string
+  message: string
+  timestamp: number
+  messageId: string
+}
+
+export interface RoomSettings {
+  key: string
+  name: string
+  domain: string
+  gameId: string
+  maxPlayers: number
+  password: PasswordHash | null
+  style: ClientStyle
+  netplayMode: 'live_stream' | 'delay_sync'
+  roomPhase: 'running' | 'lobby'
+  syncConfig: unknown
+  allowSpectators: boolean
+  /** ROM/core metadata shown in the list and checked on delay_sync joins. */
+  metadata: Record<string, unknown>
+}
+
+export class Room {
+  readonly key: string
+  readonly name: string
+  readonly domain: string
+  readonly gameId: string
+  readonly maxPlayers: number
+  readonly password: PasswordHash | null
+  readonly style: ClientStyle
+  netplayMode: RoomSettings['netplayMode']
+  roomPhase: RoomSettings['roomPhase']
+  syncConfig: unknown
+  readonly allowSpectators: boolean
+  metadata: Record<string, unknown>
+  readonly members = new Map<string, Member>()
+  ownerUserid: string | null
+  readonly chat: ChatMessage[] = []
+  readonly createdAt = Date.now()
+  /** When the room last became empty (for the idle sweep). */
+  emptySince: number | null = Date.now()
+  closed = false
+
+  constructor (settings: RoomSettings, ownerUserid: string | null) {
+    this.key = settings.key
+    this.name = settings.name
+    this.domain = settings.domain
+    this.gameId = settings.gameId
+    this.maxPlayers = settings.maxPlayers
+    this.password = settings.password
+    this.style = settings.style
+    this.netplayMode = settings.netplayMode
+    this.roomPhase = settings.roomPhase
+    this.syncConfig = settings.syncConfig
+    this.allowSpectators = settings.allowSpectators
+    this.metadata = settings.metadata
+    this.ownerUserid = ownerUserid
+  }
+
+  /** Seated players, reconnecting ones included (they keep their seat). */
+  get current (): number {
+    let seated = 0
+    for (const member of this.members.values()) if (member.slot !== null) seated++
+    return seated
+  }
+
+  slotTaken (slot: number): boolean {
+    for (const member of this.members.values()) if (member.slot === slot) return true
+    return false
+  }
+
+  firstFreeSlot (): number | null {
+    for (let slot = 0; slot < this.maxPlayers; slot++) if (!this.slotTaken(slot)) return slot
+    return null
+  }
+
+  /** Members in controller-slot order (owner first when seated at 0), spectators last. */
+  ordered (): Member[] {
+    return [...this.members.values()].sort((a, b) => (a.slot ?? SPECTATOR_SLOT + 1) - (b.slot ?? SPECTATOR_SLOT + 1))
+  }
+
+  /** Next owner after the current one goes: the lowest seat, live players before reconnecting ones. */
+  nextOwner (): string | null {
+    const seated = this.ordered().filter((m) => m.slot !== null)
+    return (seated.find((m) => m.connectionId !== null) ?? seated[0])?.userid ?? null
+  }
+
+  memberByConnection (connectionId: string): Member | undefined {
+    for (const member of this.members.values()) if (member.connectionId === connectionId) return member
+    return undefined
+  }
+
+  /** `users-updated` payload: keyed by userid, in slot order, each entry carrying `socketId`. */
+  usersMap (): Record<string, Record<string, unknown>> {
+    const users: Record<string, Record<string, unknown>> = {}
+    for (const member of this.ordered()) users[member.userid] = this.userEntry(member)
+    return users
+  }
+
+  userEntry (member: Member): Record<string, unknown> {
+    const entry: Record<string, unknown> = { ...member.extra, userid: member.userid, socketId: member.connectionId }
+    if (this.style === 'upstream') {
+      entry.player_name = member.name
+    } else {
+      // Family B/C read the server's name, never the raw client-sent one.
+      delete entry.player_name
+      entry.netplay_username = member.name
+      entry.player_slot = member.slot ?? SPECTATOR_SLOT
+      entry.is_spectator = member.slot === null
+      entry.ready = member.ready
+    }
+    if (member.userid === this.ownerUserid) entry.is_host = true
+    if (member.connectionId === null) entry.reconnecting = true
+    return entry
+  }
+
+  /** What family B reads from `join-room` and `request-room-state`. */
+  state (): Record<string, unknown> {
+    return {
+      users: this.usersMap(),
+      netplay_mode: this.netplayMode,
+      room_phase: this.roomPhase,
+      game_id: this.gameId,
+      sync_config: this.syncConfig ?? null,
+      ...(this.roomPhase === 'lobby' ? { lobby_state: this.lobbyState() } : {})
+    }
+  }
+
+  lobbyState (): Record<string, unknown> {
+    const players: Record<string, unknown> = {}
+    for (const m of this.ordered()) {
+      players[m.userid] = { ready: m.ready, player_slot: m.slot ?? SPECTATOR_SLOT, validation: m.validation ?? null }
+    }
+    return { players }
+  }
+
+  /** One `/list` entry: the union of what families A, B and C read. */
+  listEntry (): Record<string, unknown> {
+    const owner = this.ownerUserid === null ? undefined : this.members.get(this.ownerUserid)
+    const meta = this.metadata
+    return {
+      room_name: this.name,
+      current: this.current,
+      max: this.maxPlayers,
+      hasPassword: this.password !== null,
+      ...(owner !== undefined ? { player_name: owner.name } : {}),
+      netplay_mode: this.netplayMode,
+      sync_config: this.syncConfig ?? null,
+      spectator_mode: this.allowSpectators ? 1 : 0,
+      rom_hash: meta.rom_hash ?? null,
+      rom_name: meta.rom_name ?? null,
+      core_type: meta.core_type ?? null,
+      system: meta.system ?? null,
+      platform: meta.platform ?? null,
+      coreId: meta.coreId ?? null,
+      coreVersion: meta.coreVersion ?? null,
+      romHash: meta.romHash ?? meta.rom_hash ?? null,
+      systemType: meta.systemType ?? null
+    }
+  }
+
+  addChat (message: ChatMessage, keep: number): void {
+    this.chat.push(message)
+    if (this.chat.length > keep) this.chat.splice(0, this.chat.length - keep)
+  }
+}
+
+/** Keys of `extra` the server owns; a client value for them is ignored. */
+export const SERVER_OWNED = new Set(['userid', 'socketId', 'socket_id', 'is_host', 'reconnecting', 'player_slot', 'is_spectator', 'ready', 'netplay_username'])
+
+/** Copies a client's `extra`, keeping only short scalar fields (bounded size, no server-owned keys). */
+export function sanitizeExtra (extra: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  let count = 0
+  for (const [key, value] of Object.entries(extra)) {
+    if (SERVER_OWNED.has(key) || key.length > 64 || ++count > 40) continue
+    if (typeof value === 'string') out[key] = value.slice(0, 256)
+    else if (typeof value === 'number' && Number.isFinite(value)) out[key] = value
+    else if (typeof value === 'boolean' || value === null) out[key] = value
+  }
+  return out
+}

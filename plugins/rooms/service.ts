@@ -1,0 +1,312 @@
+// Room operations shared by the socket events and the HTTP routes. Every
+// check that can fail runs before the first change; after an await the room
+// is looked up again, so concurrent joins never leave a room half-updated.
+import { randomUUID } from 'node:crypto'
+import type { FastifyBaseLogger } from 'fastify'
+import { audit } from '../../lib/audit.ts'
+import type { Identity } from '../../lib/netplay.ts'
+import type { Connection, SignalingApi } from '../signaling/index.ts'
+import { EventError } from '../signaling/index.ts'
+import { roomError } from './errors.ts'
+import { hashPassword, passwordMatches } from './password.ts'
+import type { RoomRegistry } from './registry.ts'
+import { Room, SPECTATOR_SLOT, sanitizeExtra, styleOf, type ClientStyle, type Member, type RoomSettings } from './room.ts'
+import type { RoomsOptions } from './schema.ts'
+
+export type RoomClosedListener = (room: Room, reason: string) => void
+export type MemberRemovedListener = (room: Room, member: Member, reason: string) => void
+
+interface Binding { room: Room, userid: string }
+
+function text (value: unknown, max: number): string {
+  return typeof value === 'string' ? value.trim().slice(0, max) : ''
+}
+
+function who (connection: Connection, extra: Record<string, unknown>): { userid: string, name: string } {
+  const identity: Identity | null = connection.identity
+  if (identity !== null) return { userid: identity.userid, name: identity.name }
+  const userid = text(extra.userid, 128)
+  return { userid: userid === '' ? connection.id : userid, name: text(extra.player_name, 64) || 'Player' }
+}
+
+export class RoomService {
+  readonly rooms = new Map<string, Room>()
+  readonly #bindings = new Map<string, Binding>()
+  readonly #options: RoomsOptions
+  readonly #signaling: SignalingApi
+  readonly #log: FastifyBaseLogger
+  readonly #registry: RoomRegistry
+  readonly #onRoomClosed: RoomClosedListener[] = []
+  readonly #onMemberRemoved: MemberRemovedListener[] = []
+
+  constructor (options: RoomsOptions, signaling: SignalingApi, registry: RoomRegistry, log: FastifyBaseLogger) {
+    this.#options = options
+    this.#signaling = signaling
+    this.#registry = registry
+    this.#log = log
+  }
+
+  onRoomClosed (listener: RoomClosedListener): void { this.#onRoomClosed.push(listener) }
+  onMemberRemoved (listener: MemberRemovedListener): void { this.#onMemberRemoved.push(listener) }
+
+  /** The room and member a connection is bound to. */
+  bindingOf (connectionId: string): { room: Room, member: Member } | undefined {
+    const binding = this.#bindings.get(connectionId)
+    const member = binding?.room.members.get(binding.userid)
+    if (binding === undefined || member === undefined || member.connectionId !== connectionId) return undefined
+    return { room: binding.room, member }
+  }
+
+  requireBinding (connection: Connection, style: ClientStyle = 'sfu'): { room: Room, member: Member } {
+    const bound = this.bindingOf(connection.id)
+    if (bound === undefined) throw roomError('notInRoom', style)
+    return bound
+  }
+
+  find (key: string): Room | undefined {
+    const direct = this.rooms.get(key)
+    if (direct !== undefined) return direct
+    let match: Room | undefined
+    for (const room of this.rooms.values()) {
+      if (room.name === key) {
+        if (match !== undefined) return undefined // ambiguous display name
+        match = room
+      }
+    }
+    return match
+  }
+
+  // ---- creating and joining ----
+
+  async createRoom (settings: Omit<RoomSettings, 'password'> & { password: string | null }, ownerUserid: string | null, style: ClientStyle): Promise<Room> {
+    if (this.rooms.has(settings.key)) throw roomError('exists', style)
+    if (this.rooms.size >= this.#options.maxRooms) throw new EventError('FST_NETPLAY_ROOMS_LIMIT', 'too many rooms on this server')
+    const password = settings.password === null || settings.password === '' ? null : await hashPassword(settings.password)
+    if (this.rooms.has(settings.key)) throw roomError('exists', style)
+    const room = new Room({ ...settings, password }, ownerUserid)
+    this.rooms.set(room.key, room)
+    this.#registry.publish(room)
+    return room
+  }
+
+  async open (connection: Connection, payload: { extra: Record<string, unknown>, maxPlayers?: number | string, password?: string | null }): Promise<null> {
+    const extra = payload.extra
+    const style = styleOf(extra)
+    const name = text(extra.room_name, 128)
+    const key = style === 'upstream' ? text(extra.sessionid, 128) : name
+    if (key === '') throw roomError('invalid', style)
+    const requested = Number.parseInt(String(payload.maxPlayers ?? 4), 10)
+    const maxPlayers = Math.min(this.#options.maxPlayersCap, Math.max(2, Number.isFinite(requested) ? requested : 4))
+    const { userid, name: playerName } = who(connection, extra)
+    const netplayMode = extra.netplay_mode === 1 || extra.netplay_mode === 'delay_sync' ? 'delay_sync' : 'live_stream'
+    const room = await this.createRoom({
+      key,
+      name: name === '' ? key : name,
+      domain: text(extra.domain, 256),
+      gameId: String(extra.game_id ?? ''),
+      maxPlayers,
+      password: typeof payload.password === 'string' ? payload.password : null,
+      style,
+      netplayMode,
+      roomPhase: extra.room_phase === 'lobby' ? 'lobby' : 'running',
+      syncConfig: extra.sync_config ?? null,
+      allowSpectators: extra.spectator_mode === 1 || extra.spectator_mode === true,
+      metadata: sanitizeExtra(extra)
+    }, userid, style)
+    this.#leaveCurrent(connection, 'opened another room')
+    this.#seat(room, connection, { userid, name: playerName, extra, style, slot: 0 })
+    this.#broadcastUsers(room)
+    return null
+  }
+
+  async join (connection: Connection, payload: { extra: Record<string, unknown>, password?: string | null }): Promise<unknown> {
+    const extra = payload.extra
+    const style = styleOf(extra)
+    const key = text(extra.sessionid, 128) || text(extra.room_name, 128)
+    let room = this.find(key) ?? this.find(text(extra.room_name, 128))
+    if (room === undefined) throw roomError('notFound', style)
+    const { userid, name } = who(connection, extra)
+    const existing = room.members.get(userid)
+    if (room.password !== null && existing?.connectionId !== connection.id) {
+      const ok = await passwordMatches(room.password, typeof payload.password === 'string' ? payload.password : '')
+      if (!ok) {
+        audit(this.#log, 'rooms.password_failure', { room: room.key, userid, ip: connection.ip })
+        throw roomError('badPassword', style)
+      }
+      const again = this.rooms.get(room.key)
+      if (again !== room) throw roomError('notFound', style)
+      room = again
+    }
+    this.#admit(room, connection, { userid, name, extra, style })
+    return style === 'sfu' ? room.state() : room.usersMap()
+  }
+
+  /** Seats (or re-seats) a joining identity. Synchronous: checks first, then one change. */
+  #admit (room: Room, connection: Connection, who_: { userid: string, name: string, extra: Record<string, unknown>, style: ClientStyle }): void {
+    const { userid, style, extra } = who_
+    const existing = room.members.get(userid)
+    if (existing !== undefined) {
+      if (existing.connectionId === connection.id) return
+      if (existing.connectionId !== null) {
+        // A live socket holds this identity. With a proven identity the new
+        // socket takes over (network switch); without auth it is a clash.
+        if (connection.identity === null) throw roomError('useridInUse', style)
+        const old = this.#signaling.connection(existing.connectionId)
+        this.#bindings.delete(existing.connectionId)
+        old?.emit('netplay-error', { error: 'FST_NETPLAY_ROOMS_REPLACED', message: 'this seat was taken over by a newer connection' })
+      }
+      this.#leaveCurrent(connection, 'joined another room')
+      clearTimeout(existing.graceTimer)
+      existing.graceTimer = undefined
+      existing.graceUntil = undefined
+      existing.connectionId = connection.id
+      this.#bindings.set(connection.id, { room, userid })
+      this.#broadcastUsers(room)
+      return
+    }
+    const wantsSpectator = extra.is_spectator === true || extra.player_slot === SPECTATOR_SLOT
+    let slot: number | null = null
+    if (wantsSpectator) {
+      if (!room.allowSpectators) throw roomError('spectatorsOff', style)
+    } else {
+      if (room.current >= room.maxPlayers) throw roomError('full', style)
+      this.#checkCompatible(room, extra)
+      const requested = typeof extra.player_slot === 'number' ? extra.player_slot : -1
+      slot = Number.isInteger(requested) && requested >= 0 && requested < room.maxPlayers && !room.slotTaken(requested)
+        ? requested
+        : room.firstFreeSlot()
+      if (slot === null) throw roomError('noSlots', style)
+    }
+    this.#leaveCurrent(connection, 'joined another room')
+    this.#seat(room, connection, { ...who_, slot })
+    this.#emitRoom(room, 'room-player-joined', { userid, socketId: connection.id, player_slot: slot ?? SPECTATOR_SLOT, netplay_username: who_.name }, connection.id)
+    this.#broadcastUsers(room)
+  }
+
+  #checkCompatible (room: Room, extra: Record<string, unknown>): void {
+    if (room.netplayMode !== 'delay_sync') return
+    const hostRom = room.metadata.rom_hash ?? room.metadata.romHash
+    const guestRom = extra.rom_hash ?? extra.romHash
+    if (typeof hostRom === 'string' && typeof guestRom === 'string' && hostRom !== guestRom) {
+      throw new EventError('FST_NETPLAY_ROOMS_INCOMPATIBLE_GAME', 'ROM does not match the host', { error: 'incompatible_game', message: 'ROM does not match the host', canJoinAsSpectator: room.allowSpectators })
+    }
+    const hostCore = room.metadata.core_type ?? room.metadata.coreId
+    const guestCore = extra.core_type ?? extra.coreId
+    if (typeof hostCore === 'string' && typeof guestCore === 'string' && hostCore !== guestCore) {
+      throw new EventError('FST_NETPLAY_ROOMS_REQUIREMENTS_NOT_MET', 'emulator core does not match the host', { error: 'delay_sync_requirements_not_met', message: 'emulator core does not match the host', canJoinAsSpectator: room.allowSpectators })
+    }
+  }
+
+  #seat (room: Room, connection: Connection, m: { userid: string, name: string, extra: Record<string, unknown>, style: ClientStyle, slot: number | null }): void {
+    room.members.set(m.userid, {
+      userid: m.userid,
+      connectionId: connection.id,
+      name: m.name,
+      extra: sanitizeExtra(m.extra),
+      slot: m.slot,
+      ready: false,
+      style: m.style
+    })
+    room.emptySince = null
+    room.ownerUserid ??= m.userid
+    this.#bindings.set(connection.id, { room, userid: m.userid })
+    this.#registry.publish(room)
+  }
+
+  // ---- leaving ----
+
+  #leaveCurrent (connection: Connection, reason: string): void {
+    const bound = this.bindingOf(connection.id)
+    if (bound !== undefined) this.removeMember(bound.room, bound.member, reason)
+  }
+
+  leave (connection: Connection): void {
+    this.#leaveCurrent(connection, 'left')
+  }
+
+  /** A connection went away: its seat is held for the grace period, shown as reconnecting. */
+  disconnected (connection: Connection): void {
+    const bound = this.bindingOf(connection.id)
+    this.#bindings.delete(connection.id)
+    if (bound === undefined) return
+    const { room, member } = bound
+    if (this.#options.reconnectGraceMs === 0) {
+      this.removeMember(room, member, 'disconnected')
+      return
+    }
+    member.connectionId = null
+    member.graceUntil = Date.now() + this.#options.reconnectGraceMs
+    member.graceTimer = setTimeout(() => {
+      if (room.members.get(member.userid) === member && member.connectionId === null) this.removeMember(room, member, 'reconnect grace expired')
+    }, this.#options.reconnectGraceMs)
+    member.graceTimer.unref()
+    this.#broadcastUsers(room)
+  }
+
+  removeMember (room: Room, member: Member, reason: string): void {
+    if (room.members.get(member.userid) !== member) return
+    clearTimeout(member.graceTimer)
+    room.members.delete(member.userid)
+    if (member.connectionId !== null) this.#bindings.delete(member.connectionId)
+    for (const listener of this.#onMemberRemoved) listener(room, member, reason)
+    if (room.members.size === 0) {
+      this.closeRoom(room, 'empty')
+      return
+    }
+    if (room.ownerUserid === member.userid) room.ownerUserid = room.nextOwner()
+    this.#emitRoom(room, 'room-player-left', { userid: member.userid, socketId: member.connectionId })
+    this.#broadcastUsers(room)
+    this.#registry.publish(room)
+  }
+
+  closeRoom (room: Room, reason: string): void {
+    if (room.closed) return
+    room.closed = true
+    for (const member of room.members.values()) {
+      clearTimeout(member.graceTimer)
+      if (member.connectionId !== null) this.#bindings.delete(member.connectionId)
+    }
+    room.members.clear()
+    this.rooms.delete(room.key)
+    this.#registry.remove(room)
+    for (const listener of this.#onRoomClosed) listener(room, reason)
+  }
+
+  /** Deletes rooms that have stayed empty past `emptyRoomTtlMs` (HTTP-created rooms nobody joined). */
+  sweep (now = Date.now()): void {
+    for (const room of this.rooms.values()) {
+      if (room.members.size === 0 && room.emptySince !== null && now - room.emptySince >= this.#options.emptyRoomTtlMs) this.closeRoom(room, 'idle')
+    }
+  }
+
+  closeAll (): void {
+    for (const room of [...this.rooms.values()]) this.closeRoom(room, 'server closing')
+  }
+
+  // ---- messages inside a room ----
+
+  emitTo (connectionId: string | null, event: string, data: unknown): void {
+    if (connectionId !== null) this.#signaling.connection(connectionId)?.emit(event, data)
+  }
+
+  #emitRoom (room: Room, event: string, data: unknown, exceptConnectionId?: string): void {
+    for (const member of room.members.values()) {
+      if (member.connectionId !== null && member.connectionId !== exceptConnectionId) this.emitTo(member.connectionId, event, data)
+    }
+  }
+
+  broadcast (room: Room, event: string, data: unknown, exceptConnectionId?: string): void {
+    this.#emitRoom(room, event, data, exceptConnectionId)
+  }
+
+  #broadcastUsers (room: Room): void {
+    this.#emitRoom(room, 'users-updated', room.usersMap())
+  }
+
+  refreshUsers (room: Room): void {
+    this.#broadcastUsers(room)
+    this.#registry.publish(room)
+  }
+
+  newChatId (): string { return randomUUID() }
+}

@@ -1,0 +1,173 @@
+// The one event table every transport serves: event name -> payload schema
+// -> handler -> ack. Plugins define their events here and never touch a
+// transport. Dispatch validates, rate-limits and counts abuse the same way
+// for Socket.IO and plain WebSocket clients, and a handler never throws into
+// the transport.
+import type { Static, TSchema } from 'typebox'
+import { Compile } from 'typebox/compile'
+import type { FastifyBaseLogger } from 'fastify'
+import type { AbuseCounter } from '../../lib/abuse.ts'
+import type { Identity } from '../../lib/netplay.ts'
+import type { TokenBucket } from '../../lib/token-bucket.ts'
+import { isCoded } from '../../lib/errors.ts'
+import type { RateLimitApi } from '../rate-limit/index.ts'
+import { DuplicateEventError, EventRateLimitedError, InvalidPayloadError, TableFrozenError, UnknownEventError } from './errors.ts'
+
+/** One client connection, whatever its transport. */
+export interface Connection {
+  /** The id peers see as `socketId` (the Socket.IO socket id, or a generated one for WebSocket). */
+  readonly id: string
+  readonly transport: 'socket.io' | 'websocket'
+  /** Proven identity, or null when auth is off. */
+  readonly identity: Identity | null
+  readonly ip: string
+  /** Pushes a server event to this client. */
+  emit (event: string, data?: unknown): void
+  /** Closes the connection, telling the client why. */
+  close (reason: string): void
+}
+
+/**
+ * An error a handler throws to answer the client. Socket.IO clients receive
+ * `wire` (default: the message) as the ack's error argument, because real
+ * EmulatorJS clients match on those exact strings; WebSocket clients get
+ * `{ code, message }`.
+ */
+export class EventError extends Error {
+  readonly code: string
+  readonly wire: unknown
+  constructor (code: string, message: string, wire?: unknown) {
+    super(message)
+    this.code = code
+    this.wire = wire ?? message
+  }
+}
+
+export type AckStyle = 'error-first' | 'value'
+
+export interface SignalingEvent<S extends TSchema = TSchema> {
+  name: string
+  /** Other names clients use for the same event (e.g. generation-1 `sfu-produce-data`). */
+  aliases?: string[]
+  schema: S
+  /** Named limit of the rate-limit plugin charged per message (per connection). Default `signaling`. */
+  limit?: string
+  /** `value`: the ack has a single argument (e.g. `sfu-available`). Default `error-first`. */
+  ack?: AckStyle
+  handler: (payload: Static<S>, connection: Connection) => unknown
+}
+
+export type AckResult = { ok: true, data: unknown } | { ok: false, error: EventError }
+
+interface CompiledEvent {
+  definition: SignalingEvent
+  check: (value: unknown) => boolean
+  limit: string
+  ack: AckStyle
+}
+
+/** Per-connection bookkeeping owned by the dispatcher. */
+export interface ConnectionGuard {
+  buckets: Map<string, TokenBucket>
+  invalid: AbuseCounter
+  drops: AbuseCounter
+}
+
+export class EventTable {
+  readonly #events = new Map<string, CompiledEvent>()
+  #frozen = false
+  readonly #limits: RateLimitApi
+  readonly #log: FastifyBaseLogger
+  readonly #maxInvalid: number
+
+  constructor (limits: RateLimitApi, log: FastifyBaseLogger, maxInvalid: number) {
+    this.#limits = limits
+    this.#log = log
+    this.#maxInvalid = maxInvalid
+  }
+
+  define<S extends TSchema> (event: SignalingEvent<S>): void {
+    if (this.#frozen) throw new TableFrozenError(event.name)
+    const validator = Compile(event.schema)
+    const compiled: CompiledEvent = {
+      definition: event as unknown as SignalingEvent,
+      check: (value) => validator.Check(value),
+      limit: event.limit ?? 'signaling',
+      ack: event.ack ?? 'error-first'
+    }
+    this.#limits.limit(compiled.limit) // unknown limit names fail at registration
+    for (const name of [event.name, ...(event.aliases ?? [])]) {
+      if (this.#events.has(name)) throw new DuplicateEventError(name)
+      this.#events.set(name, compiled)
+    }
+  }
+
+  freeze (): void { this.#frozen = true }
+
+  names (): string[] { return [...this.#events.keys()] }
+
+  ackStyle (name: string): AckStyle { return this.#events.get(name)?.ack ?? 'error-first' }
+
+  guard (): ConnectionGuard {
+    return { buckets: new Map(), invalid: this.#limits.abuseCounter(this.#maxInvalid), drops: this.#limits.abuseCounter() }
+  }
+
+  /**
+   * Runs one client message. `reply` is called exactly once (unless the
+   * connection is being cut off for abuse, in which case it is told why).
+   */
+  dispatch (connection: Connection, guard: ConnectionGuard, name: string, payload: unknown, reply: (result: AckResult) => void): void {
+    const event = this.#events.get(name)
+    if (event === undefined) {
+      this.#strike(connection, guard.invalid, 'unknown_event')
+      reply({ ok: false, error: coded(new UnknownEventError()) })
+      return
+    }
+    let bucket = guard.buckets.get(event.limit)
+    if (bucket === undefined) {
+      bucket = this.#limits.bucket(event.limit)
+      guard.buckets.set(event.limit, bucket)
+    }
+    if (!bucket.tryTake()) {
+      this.#strike(connection, guard.drops, `rate_limited:${event.limit}`)
+      reply({ ok: false, error: coded(new EventRateLimitedError()) })
+      return
+    }
+    const data = payload === undefined || payload === null ? {} : payload
+    if (!event.check(data)) {
+      this.#strike(connection, guard.invalid, 'invalid_payload')
+      reply({ ok: false, error: coded(new InvalidPayloadError()) })
+      return
+    }
+    try {
+      const result = event.definition.handler(data, connection)
+      if (result instanceof Promise) {
+        result.then((value) => reply({ ok: true, data: value }), (err: unknown) => reply(this.#failure(name, err)))
+      } else {
+        reply({ ok: true, data: result })
+      }
+    } catch (err) {
+      reply(this.#failure(name, err))
+    }
+  }
+
+  #failure (name: string, err: unknown): AckResult {
+    if (err instanceof EventError) return { ok: false, error: err }
+    if (isCoded(err) && err.code.startsWith('FST_NETPLAY_') && (err.statusCode ?? 500) < 500) {
+      return { ok: false, error: new EventError(err.code, err.message) }
+    }
+    this.#log.error({ err, event: name }, 'signaling handler failed')
+    return { ok: false, error: new EventError('FST_NETPLAY_INTERNAL', 'internal error') }
+  }
+
+  #strike (connection: Connection, counter: AbuseCounter, reason: string): void {
+    if (counter.strike(reason) && counter.total === counter.limit + 1) {
+      this.#log.warn({ connection: connection.id, reason, strikes: counter.total }, 'closing abusive signaling connection')
+      connection.close(reason.startsWith('rate_limited') ? 'rate limit exceeded' : 'too many invalid messages')
+    }
+  }
+}
+
+function coded (err: Error & { code: string }): EventError {
+  return new EventError(err.code, err.message)
+}

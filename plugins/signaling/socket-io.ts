@@ -1,0 +1,101 @@
+// Socket.IO v4 transport for EmulatorJS clients (polling, then websocket).
+// Authentication runs in the handshake middleware, so an unauthenticated
+// client never gets a socket; its `connect_error` says "unauthorized", which
+// makes EmulatorJS-SFU clients refresh their token.
+import { Server, type Socket } from 'socket.io'
+import type { FastifyInstance } from 'fastify'
+import { errorBody } from '../../lib/errors.ts'
+import type { Identity } from '../../lib/netplay.ts'
+import type { AckResult, Connection, EventTable } from './event-table.ts'
+import type { ConnectionHub } from './hub.ts'
+import type { SignalingOptions } from './schema.ts'
+
+class SocketIoConnection implements Connection {
+  readonly transport = 'socket.io'
+  readonly socket: Socket
+  readonly identity: Identity | null
+  readonly ip: string
+
+  constructor (socket: Socket, identity: Identity | null) {
+    this.socket = socket
+    this.identity = identity
+    this.ip = socket.handshake.address
+  }
+
+  get id (): string { return this.socket.id }
+
+  emit (event: string, data?: unknown): void {
+    this.socket.emit(event, data)
+  }
+
+  close (reason: string): void {
+    this.socket.emit('netplay-error', { error: 'FST_NETPLAY_SIGNALING_CLOSED', message: reason })
+    this.socket.disconnect(true)
+  }
+}
+
+function replyFor (ack: ((...args: unknown[]) => void) | undefined, style: 'error-first' | 'value'): (result: AckResult) => void {
+  if (ack === undefined) return () => {}
+  if (style === 'value') {
+    return (result) => { result.ok ? ack(result.data) : ack({ error: result.error.wire }) }
+  }
+  return (result) => { result.ok ? ack(null, result.data) : ack(result.error.wire) }
+}
+
+export function attachSocketIo (app: FastifyInstance, options: SignalingOptions, table: EventTable, hub: ConnectionHub): Server {
+  const { socketIo } = options
+  const io = new Server(app.server, {
+    path: socketIo.path,
+    serveClient: false,
+    transports: ['polling', 'websocket'],
+    maxHttpBufferSize: options.maxMessageBytes,
+    pingInterval: socketIo.pingIntervalMs,
+    pingTimeout: socketIo.pingTimeoutMs,
+    // Upgrades on other paths belong to the plain WebSocket route; never cut them.
+    destroyUpgrade: false,
+    cors: { origin: socketIo.corsOrigins.includes('*') ? '*' : socketIo.corsOrigins }
+  })
+
+  const namespaces = options.prefix === '' ? [io.of('/')] : [io.of('/'), io.of(options.prefix)]
+  for (const namespace of namespaces) {
+    namespace.use((socket, next) => {
+      const ip = socket.handshake.address
+      app.netplay.rateLimit.take('http', ip)
+        .then(async (taken) => {
+          if (!taken.allowed) throw Object.assign(new Error('rate limited'), { code: 'FST_NETPLAY_RATE_LIMITED', statusCode: 429, wireCode: 'rate_limited' })
+          return app.netplay.auth.authenticate({ headers: socket.handshake.headers, query: socket.handshake.query, handshakeAuth: socket.handshake.auth }, { ip })
+        })
+        .then((identity) => {
+          socket.data.identity = identity
+          next()
+        }, (err: unknown) => {
+          const body = errorBody(err)
+          next(Object.assign(new Error(body.message), { data: body }))
+        })
+    })
+
+    namespace.on('connection', (socket) => {
+      const connection = new SocketIoConnection(socket, socket.data.identity as Identity | null)
+      const guard = table.guard()
+      hub.add(connection)
+      for (const name of table.names()) {
+        const style = table.ackStyle(name)
+        socket.on(name, (...args: unknown[]) => {
+          const ack = typeof args.at(-1) === 'function' ? args.pop() as (...a: unknown[]) => void : undefined
+          table.dispatch(connection, guard, name, args[0], replyFor(ack, style))
+        })
+      }
+      socket.onAny((name: string) => {
+        if (!hub.knows(name)) table.dispatch(connection, guard, name, undefined, () => {})
+      })
+      socket.on('disconnect', (reason) => hub.remove(connection, reason))
+    })
+  }
+
+  app.addHook('preClose', (done) => {
+    io.disconnectSockets(true)
+    io.engine.close()
+    done()
+  })
+  return io
+}

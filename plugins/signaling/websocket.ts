@@ -1,0 +1,72 @@
+// Plain WebSocket transport at `<prefix>/ws` through @fastify/websocket.
+// Frames: client `{ id?, event, data }`; replies `{ id, ok: true, data }` or
+// `{ id, ok: false, error: { code, message } }`; pushes `{ event, data }`.
+// Authentication runs as a preHandler, before the upgrade: a bad token gets
+// an HTTP 401, never a socket.
+import { randomBytes } from 'node:crypto'
+import type { WebSocket } from 'ws'
+import type { FastifyInstance } from 'fastify'
+import type { Identity } from '../../lib/netplay.ts'
+import { netplayRoutes } from '../../lib/http.ts'
+import type { AckResult, Connection, EventTable } from './event-table.ts'
+import type { ConnectionHub } from './hub.ts'
+import type { SignalingOptions } from './schema.ts'
+
+const OPEN = 1
+
+class WebSocketConnection implements Connection {
+  readonly transport = 'websocket'
+  readonly id = randomBytes(15).toString('base64url')
+  readonly socket: WebSocket
+  readonly identity: Identity | null
+  readonly ip: string
+
+  constructor (socket: WebSocket, identity: Identity | null, ip: string) {
+    this.socket = socket
+    this.identity = identity
+    this.ip = ip
+  }
+
+  send (frame: unknown): void {
+    if (this.socket.readyState === OPEN) this.socket.send(JSON.stringify(frame))
+  }
+
+  emit (event: string, data?: unknown): void {
+    this.send({ event, data })
+  }
+
+  close (reason: string): void {
+    this.send({ event: 'netplay-error', data: { error: 'FST_NETPLAY_SIGNALING_CLOSED', message: reason } })
+    this.socket.close(1008, reason.slice(0, 100))
+  }
+}
+
+function replyFor (connection: WebSocketConnection, id: unknown): (result: AckResult) => void {
+  if (typeof id !== 'string' && typeof id !== 'number') return () => {}
+  return (result) => {
+    connection.send(result.ok
+      ? { id, ok: true, data: result.data ?? null }
+      : { id, ok: false, error: { code: result.error.code, message: result.error.message, ...(typeof result.error.wire === 'object' && result.error.wire !== null ? { details: result.error.wire } : {}) } })
+  }
+}
+
+export async function registerWebSocketRoute (app: FastifyInstance, options: SignalingOptions, table: EventTable, hub: ConnectionHub): Promise<void> {
+  await netplayRoutes(app, { prefix: options.prefix }, (scope) => {
+    scope.get(options.websocket.path, { websocket: true, preHandler: app.netplay.auth.requireIdentity() }, (socket, request) => {
+      const connection = new WebSocketConnection(socket, request.netplayIdentity, request.ip)
+      const guard = table.guard()
+      hub.add(connection)
+      socket.on('message', (raw, isBinary) => {
+        let frame: { id?: unknown, event?: unknown, data?: unknown }
+        try {
+          frame = isBinary ? null : JSON.parse(raw.toString())
+        } catch {
+          frame = { event: undefined }
+        }
+        const name = frame !== null && typeof frame === 'object' && typeof frame.event === 'string' ? frame.event : ''
+        table.dispatch(connection, guard, name, frame?.data, replyFor(connection, frame?.id ?? null))
+      })
+      socket.on('close', () => hub.remove(connection, 'client closed'))
+    })
+  })
+}
