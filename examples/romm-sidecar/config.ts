@@ -1,0 +1,27 @@
+// The configuration for running fastify-netplay next to RomM:
+// - RomM's HS256 tokens (ROMM_AUTH_SECRET_KEY, iss "romm:sfu");
+// - RomM's Redis for one-time write tokens (RomM writes sfu:auth:jti:<jti>)
+//   and the room registry RomM reads (sfu:room:<name>);
+// - the cookies RomM sets (romm_sfu_token), and `?token=` on /list;
+// - userids compatible with romm-sfu-server (sha256 of sub).
+import type { NetplayOptions } from '../../index.ts'
+
+export function rommSidecarOptions (env: NodeJS.ProcessEnv = process.env): NetplayOptions {
+  const secret = env.ROMM_AUTH_SECRET_KEY
+  if (secret === undefined || secret === '') throw new Error('ROMM_AUTH_SECRET_KEY is required (the same value RomM uses)')
+  const redis = env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+  return {
+    prefix: env.NETPLAY_PREFIX ?? '/netplay',
+    redis,
+    auth: {
+      secrets: [secret],
+      hs256Issuers: ['romm:sfu'],
+      store: 'redis',
+      jtiKeyPrefix: 'sfu:auth:jti:',
+      tokenSources: { cookies: ['romm_sfu_token', 'sfu_token'], query: true },
+      userid: 'romm-sfu'
+    },
+    signaling: { socketIo: { path: env.NETPLAY_SOCKET_PATH ?? '/netplay/socket.io' } },
+    rooms: { store: 'redis', registryKeyPrefix: 'sfu:room:', ...(env.PUBLIC_URL !== undefined ? { publicUrl: env.PUBLIC_URL } : {}) }
+  }
+}

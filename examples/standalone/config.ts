@@ -1,0 +1,107 @@
+// Standalone server configuration from flags and environment variables.
+// Where romm-sfu-server has a variable for the same thing, the same name is
+// accepted, so a RomM admin can swap servers without renaming settings.
+import { readFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import type { NetplayOptions } from '../../index.ts'
+
+export const HELP = `fastify-netplay: netplay server for EmulatorJS (rooms, signaling, auth, limits)
+
+Usage: fastify-netplay [options]
+
+Options (environment variable in brackets):
+  --port <n>            listen port, default 3001                  [PORT]
+  --host <ip>           listen address, default 0.0.0.0            [LISTEN_IP]
+  --announced-ip <ip>   address clients reach (for the SFU)        [ANNOUNCED_IP]
+  --prefix <path>       mount netplay under a path, e.g. /netplay  [NETPLAY_PREFIX]
+  --secret <s>          HS256 secret; turns auth on                [ROMM_AUTH_SECRET_KEY, NETPLAY_AUTH_SECRETS (comma-separated)]
+  --issuer <iss>        accepted iss of HS256 tokens, default romm:sfu [SFU_AUTH_ISSUER]
+  --romm-url <url>      verify tokens remotely against RomM        [ROMM_API_BASE_URL]
+  --romm-secret <s>     x-romm-sfu-secret for --romm-url            [ROMM_SFU_INTERNAL_SECRET]
+  --redis <url>         shared Redis (one-time tokens, limits, room registry) [REDIS_URL]
+  --cert <file>         TLS certificate (PEM); with --key serves HTTPS + HSTS [TLS_CERT]
+  --key <file>          TLS private key (PEM)                       [TLS_KEY]
+  --cors <origins>      comma-separated allowed origins, default *  [CORS_ORIGINS]
+  --public-url <url>    URL clients use to reach this node          [PUBLIC_URL]
+  --node-id <id>        node id for /resolve and the registry       [NODE_ID]
+  --log-level <level>   info, warn, debug...                        [LOG_LEVEL]
+  --help                show this help
+
+Without a secret, issuer or RomM URL, auth is OFF (anonymous upstream
+EmulatorJS clients work out of the box) and a warning is logged.`
+
+export interface StandaloneConfig {
+  port: number
+  host: string
+  announcedIp: string | undefined
+  logLevel: string
+  tls: { cert: Buffer, key: Buffer } | null
+  netplay: NetplayOptions
+}
+
+function list (value: string | undefined): string[] {
+  return (value ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')
+}
+
+export function configFrom (argv: string[], env: NodeJS.ProcessEnv): StandaloneConfig | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'announced-ip': { type: 'string' },
+      prefix: { type: 'string' },
+      secret: { type: 'string', multiple: true },
+      issuer: { type: 'string' },
+      'romm-url': { type: 'string' },
+      'romm-secret': { type: 'string' },
+      redis: { type: 'string' },
+      cert: { type: 'string' },
+      key: { type: 'string' },
+      cors: { type: 'string' },
+      'public-url': { type: 'string' },
+      'node-id': { type: 'string' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean' }
+    }
+  })
+  if (values.help === true) return 'help'
+
+  const port = Number.parseInt(values.port ?? env.PORT ?? '3001', 10)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port: ${values.port ?? env.PORT}`)
+  const secrets = [...(values.secret ?? []), ...list(env.ROMM_AUTH_SECRET_KEY), ...list(env.NETPLAY_AUTH_SECRETS)]
+  const issuer = values.issuer ?? env.SFU_AUTH_ISSUER ?? 'romm:sfu'
+  const rommUrl = values['romm-url'] ?? env.ROMM_API_BASE_URL
+  const rommSecret = values['romm-secret'] ?? env.ROMM_SFU_INTERNAL_SECRET
+  const redis = values.redis ?? env.REDIS_URL
+  const certFile = values.cert ?? env.TLS_CERT
+  const keyFile = values.key ?? env.TLS_KEY
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new Error('--cert and --key go together')
+  const prefix = values.prefix ?? env.NETPLAY_PREFIX ?? ''
+  const publicUrl = values['public-url'] ?? env.PUBLIC_URL
+  const nodeId = values['node-id'] ?? env.NODE_ID
+  const auth: NetplayOptions['auth'] = secrets.length === 0 && rommUrl === undefined
+    ? false
+    : {
+        secrets,
+        hs256Issuers: [issuer],
+        ...(rommUrl !== undefined ? { romm: { url: rommUrl, secret: rommSecret ?? '', issuer } } : {}),
+        ...(redis !== undefined ? { store: 'redis' as const } : {})
+      }
+
+  return {
+    port,
+    host: values.host ?? env.LISTEN_IP ?? '0.0.0.0',
+    announcedIp: values['announced-ip'] ?? env.ANNOUNCED_IP,
+    logLevel: values['log-level'] ?? env.LOG_LEVEL ?? 'info',
+    tls: certFile !== undefined && keyFile !== undefined ? { cert: readFileSync(certFile), key: readFileSync(keyFile) } : null,
+    netplay: {
+      prefix,
+      auth,
+      ...(redis !== undefined ? { redis } : {}),
+      signaling: { socketIo: { corsOrigins: list(values.cors ?? env.CORS_ORIGINS ?? '*') } },
+      rooms: { ...(publicUrl !== undefined ? { publicUrl } : {}), ...(nodeId !== undefined ? { nodeId } : {}) }
+    }
+  }
+}

@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+// The standalone netplay server a RomM admin runs as a sidecar:
+// `npm start` (port 3001, memory stores, works with upstream EmulatorJS
+// clients out of the box), or `fastify-netplay --help`.
+import Fastify, { type FastifyInstance } from 'fastify'
+import netplay, { netplayServerOptions } from '../../index.ts'
+import { HELP, configFrom, type StandaloneConfig } from './config.ts'
+
+const HSTS = 'max-age=15552000; includeSubDomains'
+
+export async function buildServer (config: StandaloneConfig): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...netplayServerOptions({ level: config.logLevel }),
+    ...(config.tls !== null ? { https: config.tls } : {}),
+    forceCloseConnections: true
+  }) as unknown as FastifyInstance
+  if (config.tls !== null) {
+    app.addHook('onSend', async (_request, reply) => { reply.header('strict-transport-security', HSTS) })
+  }
+  app.get('/healthz', async () => ({ ok: true }))
+  await app.register(netplay, config.netplay)
+  return app
+}
+
+async function main (): Promise<void> {
+  let config: StandaloneConfig | 'help'
+  try {
+    config = configFrom(process.argv.slice(2), process.env)
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${HELP}\n`)
+    process.exitCode = 2
+    return
+  }
+  if (config === 'help') {
+    process.stdout.write(`${HELP}\n`)
+    return
+  }
+  const app = await buildServer(config)
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      app.log.info({ signal }, 'shutting down')
+      app.close().then(() => process.exit(0), () => process.exit(1))
+    })
+  }
+  await app.listen({ port: config.port, host: config.host })
+}
+
+if (import.meta.main) await main()

@@ -1,0 +1,37 @@
+// The embed and RomM sidecar examples boot and serve netplay where documented.
+import t from 'tap'
+import Fastify from 'fastify'
+import { createSigner } from 'fast-jwt'
+import netplay from '../../index.ts'
+import { rommSidecarOptions } from '../../examples/romm-sidecar/config.ts'
+import { startRedis } from '../helpers/redis.ts'
+
+t.test('embed: netplay under /netplay next to the host routes', async (t) => {
+  const { default: app } = await import('../../examples/embed/app.ts')
+  t.teardown(() => app.close())
+  t.same((await app.inject('/')).json(), { app: 'my game portal', netplay: '/netplay' })
+  const list = await app.inject('/netplay/list')
+  t.equal(list.statusCode, 200)
+  t.equal((await app.inject('/list')).statusCode, 404, 'nothing leaks outside the prefix')
+})
+
+t.test('romm sidecar: RomM tokens, RomM one-time keys and RomM cookie', async (t) => {
+  const redis = await startRedis(t)
+  const secret = 'romm-secret-key-with-32-characters!'
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(netplay, rommSidecarOptions({ ROMM_AUTH_SECRET_KEY: secret, REDIS_URL: redis.url }))
+  await app.ready()
+  const sign = createSigner({ key: secret, algorithm: 'HS256', iss: 'romm:sfu', expiresIn: 60_000 })
+  t.equal((await app.inject('/netplay/list')).statusCode, 401)
+  const read = sign({ sub: 'alice', type: 'sfu:read' })
+  const viaCookie = await app.inject({ url: '/netplay/list', headers: { cookie: `romm_sfu_token=${read}` } })
+  t.equal(viaCookie.statusCode, 200)
+  const write = sign({ sub: 'alice', type: 'sfu:write', jti: 'abc123' })
+  await redis.client().set('sfu:auth:jti:abc123', '0', 'EX', 30)
+  const create = () => app.inject({ method: 'POST', url: '/netplay/create', headers: { authorization: `Bearer ${write}` }, payload: { room_name: 'Mario Kart' } })
+  t.equal((await create()).statusCode, 201)
+  t.equal((await create()).statusCode, 401, 'the write token was one-time')
+  const summary = JSON.parse(await redis.client().get('sfu:room:Mario Kart') ?? 'null') as { room_name: string } | null
+  t.equal(summary?.room_name, 'Mario Kart', 'RomM sees the room under sfu:room:<name>')
+})

@@ -1,0 +1,100 @@
+// The standalone server as a RomM admin runs it: a real child process.
+import t from 'tap'
+import { spawn, execFileSync } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { get } from 'node:https'
+import { configFrom } from '../../examples/standalone/config.ts'
+
+const SERVER = new URL('../../examples/standalone/server.ts', import.meta.url).pathname
+
+function start (args: string[], env: Record<string, string> = {}): Promise<{ url: string, output: () => string, stop: () => Promise<number | null> }> {
+  const child = spawn(process.execPath, [SERVER, '--port', '0', '--host', '127.0.0.1', ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  const stop = async (): Promise<number | null> => {
+    if (child.exitCode !== null) return child.exitCode
+    child.kill('SIGTERM')
+    const [code] = await once(child, 'exit') as [number | null]
+    return code
+  }
+  t.teardown(async () => { if (child.exitCode === null) child.kill('SIGKILL') })
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 15_000)
+    child.stdout.on('data', () => {
+      const match = /Server listening at (https?:\/\/127\.0\.0\.1:\d+)/.exec(output)
+      if (match?.[1] !== undefined) {
+        clearTimeout(timer)
+        resolve({ url: match[1], output: () => output, stop })
+      }
+    })
+    child.on('exit', () => { clearTimeout(timer); reject(new Error(`server exited:\n${output}`)) })
+  })
+}
+
+t.test('--help prints the options and exits 0', async (t) => {
+  const out = execFileSync(process.execPath, [SERVER, '--help'], { encoding: 'utf8' })
+  t.match(out, /--port/)
+  t.match(out, /ROMM_AUTH_SECRET_KEY/)
+})
+
+t.test('an unknown flag exits 2 with the help', async (t) => {
+  const child = spawn(process.execPath, [SERVER, '--bogus'], { stdio: 'ignore' })
+  const [code] = await once(child, 'exit')
+  t.equal(code, 2)
+})
+
+t.test('embedded defaults: anonymous upstream clients work, auth off is warned, SIGTERM exits cleanly', async (t) => {
+  const server = await start([])
+  const response = await fetch(`${server.url}/list`)
+  t.equal(response.status, 200)
+  t.same(await response.json(), {})
+  t.ok(response.headers.get('x-request-id'), 'every response carries a request id')
+  t.match(server.output(), /auth is disabled/)
+  t.equal(await server.stop(), 0)
+})
+
+t.test('ROMM_AUTH_SECRET_KEY turns auth on: /list needs a token', async (t) => {
+  const server = await start([], { ROMM_AUTH_SECRET_KEY: 'a-romm-secret-of-at-least-32-chars!!' })
+  const response = await fetch(`${server.url}/list`)
+  t.equal(response.status, 401)
+  t.equal((await response.json() as { error: string }).error, 'FST_NETPLAY_AUTH_MISSING_TOKEN')
+  t.notMatch(server.output(), /auth is disabled/)
+  await server.stop()
+})
+
+t.test('HTTPS with HSTS when a certificate and key are given', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'netplay-tls-'))
+  const cert = join(dir, 'cert.pem')
+  const key = join(dir, 'key.pem')
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' })
+  } catch {
+    t.skip('openssl is not installed: cannot make a test certificate')
+    return
+  }
+  const server = await start(['--cert', cert, '--key', key])
+  t.match(server.url, /^https:/)
+  const response = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+    get(`${server.url}/list`, { rejectUnauthorized: false }, resolve).on('error', reject)
+  })
+  response.resume()
+  t.equal(response.statusCode, 200)
+  t.match(String(response.headers['strict-transport-security']), /max-age=\d+/)
+  await server.stop()
+})
+
+t.test('romm-sfu-server variable names are accepted', async (t) => {
+  const config = configFrom([], { PORT: '4000', LISTEN_IP: '127.0.0.1', ANNOUNCED_IP: '203.0.113.7', ROMM_AUTH_SECRET_KEY: 'x'.repeat(32), REDIS_URL: 'redis://127.0.0.1:1' })
+  t.not(config, 'help')
+  if (config === 'help') return
+  t.equal(config.port, 4000)
+  t.equal(config.host, '127.0.0.1')
+  t.equal(config.announcedIp, '203.0.113.7')
+  t.same(config.netplay.auth !== false && config.netplay.auth.secrets, ['x'.repeat(32)])
+  t.equal(config.netplay.redis, 'redis://127.0.0.1:1')
+  t.throws(() => configFrom(['--cert', '/nonexistent'], {}), /go together/)
+})
