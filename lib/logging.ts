@@ -26,6 +26,15 @@ export const REDACT_PATHS = [
   '*.iceServers[*].credential'
 ]
 
+/** Fastify logs each request's URL, and `?token=` (the EmulatorJS-SFU client's) is a credential: keep the parameter, drop its value. */
+function redactedUrl (url: string): string {
+  return url.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]')
+}
+
+function censor (value: unknown, path: string[]): unknown {
+  return path.at(-1) === 'url' && typeof value === 'string' ? redactedUrl(value) : '[redacted]'
+}
+
 export const REQUEST_ID_HEADER = 'x-request-id'
 const MAX_REQUEST_ID = 128
 const SAFE_REQUEST_ID = /^[\w.:@/+=-]+$/
@@ -59,7 +68,7 @@ export interface NetplayServerOptionsInput {
 /** Server options that give every request a bounded `X-Request-Id` and a logger that redacts secrets. */
 export function netplayServerOptions (input: NetplayServerOptionsInput = {}): Pick<FastifyServerOptions, 'logger' | 'genReqId' | 'requestIdHeader' | 'requestIdLogLabel'> {
   return {
-    logger: { level: input.level ?? 'info', ...input.logger, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
+    logger: { level: input.level ?? 'info', ...input.logger, redact: { paths: [...REDACT_PATHS, 'req.url'], censor } },
     requestIdHeader: false,
     requestIdLogLabel: 'reqId',
     genReqId: (req) => requestIdFor(req.headers[REQUEST_ID_HEADER])

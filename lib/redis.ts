@@ -44,7 +44,13 @@ export async function connectRedis (app: FastifyInstance, option: RedisOption, o
     }
   })
   app.addHook('onClose', async () => {
+    // disconnect() only starts closing the socket: wait for 'end' so app.close()
+    // leaves no handle open. Between reconnects there is no socket to wait for.
+    const ended = client.status === 'reconnecting' || client.status === 'end'
+      ? undefined
+      : new Promise((resolve) => client.once('end', resolve))
     client.disconnect(false)
+    await ended
   })
   try {
     await client.connect()

@@ -20,6 +20,15 @@ export interface TakeResult {
 
 const DAY_MS = 86_400_000
 
+/**
+ * Snaps float noise at whole tokens: ten refills of 0.1 token make 1 token,
+ * not 0.9999999999999999 (which would refuse a request that is due).
+ */
+function settle (tokens: number): number {
+  const whole = Math.round(tokens)
+  return Math.abs(tokens - whole) < 1e-9 ? whole : tokens
+}
+
 export function resultFor (limit: BucketLimit, tokens: number, cost: number, allowed: boolean): TakeResult {
   const perMs = limit.refillPerSecond / 1000
   const missing = Math.max(0, cost - tokens)
@@ -46,7 +55,7 @@ export class TokenBucket {
   /** Refills for the elapsed time, then takes `cost` tokens if there are enough. */
   tryTake (cost = 1, now = Date.now()): boolean {
     if (now > this.updatedMs) {
-      this.tokens = Math.min(this.limit.capacity, this.tokens + (now - this.updatedMs) * this.limit.refillPerSecond / 1000)
+      this.tokens = Math.min(this.limit.capacity, settle(this.tokens + (now - this.updatedMs) * this.limit.refillPerSecond / 1000))
       this.updatedMs = now
     }
     if (this.tokens >= cost) {

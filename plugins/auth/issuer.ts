@@ -130,7 +130,6 @@ export class TokenIssuer implements OwnKeys {
         algorithm: this.algorithm,
         key: current === undefined ? this.secret : current.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
         iss: this.issuer,
-        noTimestamp: true,
         ...(current !== undefined ? { kid: current.kid } : {})
       }) as (payload: Record<string, unknown>) => string
       this.#signers.clear()

@@ -14,6 +14,7 @@ export const TrustedIssuer = Type.Object({
   algorithms: Type.Array(AsymmetricAlgorithm, { minItems: 1, default: ['RS256', 'ES256', 'EdDSA'] }),
   audience: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())]))
 }, { additionalProperties: false })
+export type TrustedIssuer = Static<typeof TrustedIssuer>
 
 export const MintOptions = Type.Object({
   issuer: Type.String({ minLength: 1, default: 'fastify-netplay' }),
@@ -67,7 +68,8 @@ export const AuthOptions = Type.Object({
 }, { additionalProperties: false })
 
 export type AuthOptions = Static<typeof AuthOptions>
-export type AuthOptionsInput = Partial<Omit<AuthOptions, 'jwks' | 'tokenSources' | 'mint' | 'romm'>> & {
+export type AuthOptionsInput = Partial<Omit<AuthOptions, 'issuers' | 'jwks' | 'tokenSources' | 'mint' | 'romm'>> & {
+  issuers?: Array<Omit<TrustedIssuer, 'algorithms'> & Partial<Pick<TrustedIssuer, 'algorithms'>>>
   jwks?: Partial<AuthOptions['jwks']>
   tokenSources?: Partial<AuthOptions['tokenSources']>
   mint?: Partial<Static<typeof MintOptions>>

@@ -81,11 +81,12 @@ export class TokenVerifier {
     this.#store = store
     this.#remote = options.romm
     this.#userid = options.userid
-    const common = {
-      clockTolerance: options.clockSkewMs,
-      requiredClaims: ['exp', 'sub'],
-      ...(options.audience !== undefined ? { allowedAud: options.audience } : {})
-    }
+    const base = { clockTolerance: options.clockSkewMs, requiredClaims: ['exp', 'sub'] }
+    // fast-jwt checks `allowedAud` only on tokens that carry `aud`: a configured
+    // audience must also make the claim required, or dropping it would pass.
+    const withAudience = (audience: string | string[] | undefined) =>
+      audience === undefined ? base : { ...base, requiredClaims: [...base.requiredClaims, 'aud'], allowedAud: audience }
+    const common = withAudience(options.audience)
 
     if (options.secrets.length > 0) {
       const bySecret = options.secrets.map((secret) => createVerifier({ ...common, key: secret, algorithms: ['HS256'] }))
@@ -106,8 +107,7 @@ export class TokenVerifier {
       const keys = new JwksKeySet(trusted.jwksUrl, { ...options.jwks, maxAgeMs: 10 * 60_000 })
       this.jwks.set(trusted.iss, keys)
       const verifier = createVerifier({
-        ...common,
-        ...(trusted.audience !== undefined ? { allowedAud: trusted.audience } : {}),
+        ...withAudience(trusted.audience ?? options.audience),
         algorithms: trusted.algorithms,
         allowedIss: trusted.iss,
         key: async (decoded: DecodedToken) => {
@@ -121,13 +121,14 @@ export class TokenVerifier {
       this.#routes.set(trusted.iss, { algorithms: trusted.algorithms, verify: async (token) => verifier(token) })
     }
 
+    // The tokens we mint carry no `aud`: `audience` is about the other issuers.
     if (own !== undefined) {
       if (own.algorithm === 'HS256') {
-        const check = createVerifier({ ...common, key: own.secret, algorithms: ['HS256'], allowedIss: own.issuer })
+        const check = createVerifier({ ...base, key: own.secret, algorithms: ['HS256'], allowedIss: own.issuer })
         this.#routes.set(own.issuer, { algorithms: ['HS256'], verify: async (token) => check(token) })
       } else {
         const check = createVerifier({
-          ...common,
+          ...base,
           algorithms: [own.algorithm],
           allowedIss: own.issuer,
           key: async (decoded: DecodedToken) => {
@@ -214,7 +215,8 @@ export class TokenVerifier {
     if (need === 'write' && kind !== 'write') throw new AuthFailure('not_write_token', new WriteTokenRequiredError(), remote.issuer)
     let response: Response
     try {
-      response = await fetch(new URL('/api/sfu/internal/verify', remote.url), {
+      // Appended, not resolved: `new URL('/api/...', url)` would drop the path of a RomM served under a prefix.
+      response = await fetch(`${remote.url.replace(/\/+$/, '')}/api/sfu/internal/verify`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-romm-sfu-secret': remote.secret },
         body: JSON.stringify({ token, consume: need === 'write' }),
