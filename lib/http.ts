@@ -28,11 +28,13 @@ export async function netplayRoutes (
   options: NetplayRoutesOptions,
   routes: (scope: FastifyInstance) => void | Promise<void>
 ): Promise<void> {
-  const bodyLimit = options.bodyLimit ?? app.netplay.rateLimit?.bodyLimit ?? DEFAULT_BODY_LIMIT
+  // Without the rate-limit plugin there is no `app.netplay` yet: default body limit, no HTTP limit.
+  const rateLimit = app.hasDecorator('netplay') ? app.netplay.rateLimit : undefined
+  const bodyLimit = options.bodyLimit ?? rateLimit?.bodyLimit ?? DEFAULT_BODY_LIMIT
   await app.register(async (scope) => {
     scope.addHook('onRoute', (route) => { route.bodyLimit ??= bodyLimit })
     scope.addHook('onRequest', requestIdHook)
-    const httpLimit = app.netplay.rateLimit?.httpHook
+    const httpLimit = rateLimit?.httpHook
     if (httpLimit !== undefined) scope.addHook('onRequest', httpLimit)
     scope.setErrorHandler(netplayErrorHandler)
     await routes(scope)
