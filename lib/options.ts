@@ -16,15 +16,15 @@ function copyPlain (value: unknown): unknown {
   return value
 }
 
-export function optionsParser<const S extends TSchema> (scope: string, schema: S): (input: unknown) => Static<S> {
+/** Compiles `schema` once; the parser names errors under `scope`, or under `name` when one value of a map is parsed. */
+export function optionsParser<const S extends TSchema> (scope: string, schema: S): (input: unknown, name?: string) => Static<S> {
   const validator = Compile(schema)
-  return (input) => {
+  return (input, name = scope) => {
     const value = validator.Default(copyPlain(input ?? {}))
     if (validator.Check(value)) return value as Static<S>
     const [first] = validator.Errors(value)
     const path = first?.instancePath ? first.instancePath.slice(1).replaceAll('/', '.') : ''
     const unknownKey = first?.keyword === 'boolean' || first?.keyword === 'additionalProperties'
-    const name = path === '' ? scope : `${scope}.${path}`
-    throw new OptionsInvalidError(name, unknownKey ? 'unknown option' : (first?.message ?? 'invalid'))
+    throw new OptionsInvalidError(path === '' ? name : `${name}.${path}`, unknownKey ? 'unknown option' : (first?.message ?? 'invalid'))
   }
 }

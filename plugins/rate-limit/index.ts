@@ -50,7 +50,7 @@ async function rateLimit (app: FastifyInstance, input: RateLimitOptionsInput): P
   const options = parseOptions(input)
   const limits = new Map<string, LimitOptions>()
   for (const [name, limit] of Object.entries({ ...DEFAULT_LIMITS, ...options.limits })) {
-    limits.set(name, Object.freeze(parseLimit({ ...DEFAULT_LIMITS[name], ...limit })))
+    limits.set(name, Object.freeze(parseLimit({ ...DEFAULT_LIMITS[name], ...limit }, `rate-limit.limits.${name}`)))
   }
   const memory = new MemoryTokenBucketStore(options.maxEntries)
   const redis = await redisForStore(app, 'rate-limit', options.store, options.redis)

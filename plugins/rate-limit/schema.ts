@@ -12,6 +12,15 @@ export const LimitOptions = Type.Object({
 }, { additionalProperties: false })
 export type LimitOptions = Static<typeof LimitOptions>
 
+/**
+ * One entry of `limits`: fields left out come from the built-in limit of the
+ * same name, then from the defaults above. No defaults are filled in here, so
+ * overriding `mint`'s capacity keeps it fail-closed.
+ */
+export const LimitOverride = Type.Partial(LimitOptions, { additionalProperties: false })
+
+const LIMIT_NAME = '^[a-z][a-z0-9_-]*$'
+
 export const DEFAULT_LIMITS: Record<string, LimitOptions> = {
   http: { capacity: 40, refillPerSecond: 20, scope: 'shared', failOpen: true },
   signaling: { capacity: 40, refillPerSecond: 20, scope: 'local', failOpen: true },
@@ -27,7 +36,7 @@ export const RateLimitOptions = Type.Object({
   maxEntries: Type.Integer({ minimum: 100, maximum: 10_000_000, default: 100_000, description: 'Memory store: buckets kept (least recently used evicted).' }),
   http: Type.Boolean({ default: true, description: 'Limit netplay HTTP routes per client IP with the `http` limit.' }),
   bodyLimit: Type.Integer({ minimum: 1024, maximum: 16 * 1024 * 1024, default: 32 * 1024, description: 'Largest request body on netplay routes (413 above).' }),
-  limits: Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_-]*$' }), LimitOptions, { default: {} }),
+  limits: Type.Record(Type.String({ pattern: LIMIT_NAME }), LimitOverride, { default: {}, propertyNames: { pattern: LIMIT_NAME } }),
   abuse: Type.Object({
     maxDrops: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 20, description: 'Rate-limit drops after which a connection is closed.' })
   }, { additionalProperties: false, default: {} })
@@ -35,6 +44,7 @@ export const RateLimitOptions = Type.Object({
 
 export type RateLimitOptions = Static<typeof RateLimitOptions>
 export type RateLimitOptionsInput = Partial<Omit<RateLimitOptions, 'limits' | 'abuse'>> & {
-  limits?: Record<string, Partial<LimitOptions> & Pick<LimitOptions, 'capacity' | 'refillPerSecond'>>
+  /** Built-in limits take partial overrides; a new limit needs `capacity` and `refillPerSecond`. */
+  limits?: Record<string, Partial<LimitOptions>>
   abuse?: Partial<RateLimitOptions['abuse']>
 }
