@@ -1,0 +1,239 @@
+import t from 'tap'
+import { AbuseCounter } from '../../lib/abuse.ts'
+import { TokenBucket } from '../../lib/token-bucket.ts'
+import { encodeCompact } from '../../plugins/datachannel-guard/codecs.ts'
+import {
+  InputGuard, USERID_MISMATCH, type CheckResult, type InputGuardInit,
+  checkDataProducerUserid, guardConfig, isGuardedLabel
+} from '../../plugins/datachannel-guard/guard.ts'
+
+const B = (p: number, k: number, v: number, f = 0, s = 0): Buffer => Buffer.from(JSON.stringify({ t: 'i', f, s, p, k, v }))
+const C = (player: number, index: number, value: number): string => JSON.stringify({ player, index, value })
+const PING = Buffer.from('{"type":"ping","count":1,"timestamp":1700000000000}')
+
+function guard (init: Partial<InputGuardInit> = {}): InputGuard {
+  return new InputGuard({ seat: 1, userid: 'guest-1', protocol: '', label: 'netplay-input', now: 0, ...init })
+}
+
+function reason (result: CheckResult): string {
+  return result.ok ? 'ok' : result.reason
+}
+
+t.test('family B binds the seat on p, never on s (real clients send s: 0)', async (t) => {
+  const g = guard({ seat: 2 })
+  t.equal(reason(g.check(B(2, 8, 1, 0, 0), true, 0)), 'ok', 'p = seat, s = 0')
+  t.equal(reason(g.check(B(2, 8, 0, 0, 5), true, 0)), 'ok', 's is ignored')
+  t.equal(reason(g.check(B(0, 8, 1, 0, 2), true, 0)), 'wrong_seat', 's = seat does not help when p is another player')
+  t.equal(reason(g.check(B(1, 8, 1), true, 0)), 'wrong_seat')
+})
+
+t.test('family C binds the seat on player; text only on a protocol "json" producer', async (t) => {
+  const g = guard({ seat: 0, protocol: 'json', label: 'ejs-inputs' })
+  t.equal(reason(g.check(C(0, 3, 1), false, 0)), 'ok')
+  t.equal(reason(g.check(C(1, 3, 1), false, 0)), 'wrong_seat')
+  const binaryOnly = guard({ seat: 0, protocol: '' })
+  t.equal(reason(binaryOnly.check(C(0, 3, 1), false, 0)), 'not_binary')
+  t.equal(reason(binaryOnly.check(Buffer.from(C(0, 3, 1)), false, 0)), 'not_binary', 'text PPID with bytes')
+  t.equal(reason(binaryOnly.check(Buffer.from(C(0, 3, 1)), true, 0)), 'ok', 'the same JSON sent as binary')
+})
+
+t.test('the accepted frame is the decoded message', async (t) => {
+  const g = guard()
+  const result = g.check(B(1, 16, 20000.5, 40), true, 0)
+  t.ok(result.ok)
+  if (result.ok) t.same(result.frame, { format: 'family-b', kind: 'input', player: 1, index: 16, value: 20000, frame: 40, seq: undefined, timestamp: undefined, slot: 0 })
+  const compact = g.check(encodeCompact({ kind: 'input', player: 1, index: 3, value: 1, frame: 41, seq: undefined, timestamp: undefined }), true, 0)
+  t.ok(compact.ok && compact.frame.format === 'compact' && compact.frame.frame === 41)
+})
+
+t.test('spectators may not send inputs; pings are allowed', async (t) => {
+  const g = guard({ seat: null })
+  t.equal(reason(g.check(B(8, 0, 1), true, 0)), 'out_of_range', 'slot 8 is not a player')
+  t.equal(reason(g.check(B(0, 0, 1), true, 0)), 'spectator')
+  t.equal(reason(g.check(PING, true, 0)), 'ok')
+  t.equal(g.invalid.total, 2, 'both inputs were strikes')
+})
+
+t.test('frame window: newer frames move it, 32 back still accepted, older is stale; stale never strikes', async (t) => {
+  const g = guard()
+  t.equal(reason(g.check(B(1, 0, 1, 100), true, 0)), 'ok')
+  t.equal(reason(g.check(B(1, 0, 0, 68), true, 0)), 'ok', 'highest - 32')
+  t.equal(reason(g.check(B(1, 0, 0, 67), true, 0)), 'stale_frame', 'highest - 33')
+  t.equal(reason(g.check(B(1, 1, 1, 100), true, 0)), 'ok', 'another input of the same frame')
+  t.equal(reason(g.check(B(1, 1, 1, 100), true, 0)), 'ok', 'an exact repeat (client retry) is forwarded by default')
+  t.equal(reason(g.check(B(1, 1, 0, 90), true, 0)), 'ok', 'reordered within the window')
+  t.equal(reason(g.check(B(1, 1, 0, 200), true, 0)), 'ok')
+  t.equal(reason(g.check(B(1, 1, 0, 150), true, 0)), 'stale_frame')
+  t.equal(g.invalid.total, 0)
+  g.resetFrames()
+  t.equal(reason(g.check(B(1, 1, 0, 1), true, 0)), 'ok', 'after a restart frames count from the start again')
+})
+
+t.test('live-stream rooms send f = 0 always: unnumbered, never stale', async (t) => {
+  const g = guard()
+  t.equal(reason(g.check(B(1, 0, 1, 500), true, 0)), 'ok')
+  for (let i = 0; i < 50; i++) t.equal(reason(g.check(B(1, i % 16, i % 2, 0), true, 0)), 'ok')
+  t.equal(reason(g.check(B(1, 0, 1, 0), true, 0)), 'ok', 'repeated f = 0 with the same input')
+  t.equal(reason(g.check(C(1, 0, 1), true, 0)), 'ok', 'family C has no frame at all')
+})
+
+t.test('reorderWindow is configurable; 0 accepts only the newest frame or later', async (t) => {
+  const g = guard({ config: guardConfig({ reorderWindow: 0 }) })
+  t.equal(reason(g.check(B(1, 0, 1, 10), true, 0)), 'ok')
+  t.equal(reason(g.check(B(1, 1, 1, 10), true, 0)), 'ok')
+  t.equal(reason(g.check(B(1, 1, 1, 9), true, 0)), 'stale_frame')
+})
+
+t.test("duplicates: 'drop' drops an exact repeat of an index's last accepted event, not other inputs of the frame", async (t) => {
+  const g = guard({ config: guardConfig({ duplicates: 'drop' }) })
+  t.equal(reason(g.check(B(1, 0, 1, 10), true, 0)), 'ok')
+  t.equal(reason(g.check(B(1, 0, 1, 10), true, 0)), 'duplicate')
+  t.equal(reason(g.check(B(1, 1, 1, 10), true, 0)), 'ok', 'another index in the same frame')
+  t.equal(reason(g.check(B(1, 0, 0, 10), true, 0)), 'ok', 'release in the same frame')
+  t.equal(reason(g.check(B(1, 0, 1, 10), true, 0)), 'ok', 'press again in the same frame')
+  t.equal(reason(g.check(B(1, 0, 1, 0), true, 0)), 'ok', 'unnumbered frames are never duplicates')
+  t.equal(reason(g.check(B(1, 0, 1, 0), true, 0)), 'ok')
+  t.equal(g.invalid.total, 0, 'duplicates never strike')
+  g.resetFrames()
+  t.equal(reason(g.check(B(1, 0, 1, 10), true, 0)), 'ok', 'reset forgets the last events')
+})
+
+t.test('cut off after more than 5 invalid messages; later messages are refused unread', async (t) => {
+  const g = guard()
+  for (let i = 0; i < 5; i++) {
+    const result = g.check(Buffer.from('nope'), true, 0)
+    t.same([reason(result), result.cutOff], ['malformed', false])
+  }
+  const sixth = g.check(B(2, 0, 1), true, 0)
+  t.same([reason(sixth), sixth.cutOff], ['wrong_seat', true])
+  t.ok(g.cutOff)
+  const after = g.check(B(1, 0, 1), true, 0)
+  t.same([reason(after), after.cutOff], ['cut_off', true])
+  t.equal(g.bucket.tokens, 120 - 6, 'a cut-off sender no longer takes tokens')
+})
+
+t.test('rate limit: bucket 120 at 120/s; cut off after more than 20 drops', async (t) => {
+  const g = guard()
+  for (let i = 0; i < 120; i++) {
+    t.equal(reason(g.check(B(1, 0, i % 2), true, 0)), 'ok')
+    g.release()
+  }
+  for (let i = 0; i < 20; i++) {
+    const result = g.check(B(1, 0, 1), true, 0)
+    t.same([reason(result), result.cutOff], ['rate_limited', false])
+  }
+  t.equal(reason(g.check(B(1, 0, 1), true, 500)), 'ok', 'refilled 60 tokens after 500 ms')
+  let result = g.check(B(1, 0, 1), true, 500)
+  while (result.ok) result = g.check(B(1, 0, 1), true, 500)
+  t.same([reason(result), result.cutOff], ['rate_limited', true], 'the 21st drop cuts it off')
+  t.equal(reason(g.check(B(1, 0, 1), true, 10_000)), 'cut_off', 'for good, even with a full bucket')
+  t.equal(g.drops.total, 21)
+  t.equal(g.invalid.total, 0, 'drops are not invalid messages')
+})
+
+t.test("the rate-limit plugin's bucket and counters are used when passed in", async (t) => {
+  const strikes = new Map<string, number>()
+  const bucket = new TokenBucket({ capacity: 2, refillPerSecond: 0 }, 0)
+  const g = guard({ bucket, invalid: new AbuseCounter(1, strikes), drops: new AbuseCounter(1, strikes) })
+  t.equal(reason(g.check(B(1, 0, 1), true, 0)), 'ok')
+  t.equal(reason(g.check(Buffer.from('{}'), true, 0)), 'malformed')
+  const third = g.check(B(1, 0, 1), true, 0)
+  t.same([reason(third), third.cutOff], ['rate_limited', false])
+  const fourth = g.check(B(1, 0, 1), true, 0)
+  t.same([reason(fourth), fourth.cutOff], ['rate_limited', true], 'drop limit 1')
+  t.same(Object.fromEntries(strikes), { malformed: 1, rate_limited: 2 }, 'strikes land in the shared tally')
+  t.equal(bucket.tokens, 0)
+})
+
+t.test('pending queue: an accepted message holds a slot until release(); full queue refuses without a strike', async (t) => {
+  const g = guard({ config: guardConfig({ bucket: { capacity: 1000 } }) })
+  for (let i = 0; i < 128; i++) t.equal(reason(g.check(B(1, 0, i % 2), true, 0)), 'ok')
+  t.equal(g.pending, 128)
+  const full = g.check(B(1, 0, 1), true, 0)
+  t.same([reason(full), full.cutOff], ['queue_full', false])
+  t.equal(reason(g.check(B(1, 0, 1, 7), true, 0)), 'queue_full')
+  t.equal(reason(g.check(B(1, 0, 1, 8), true, 0)), 'queue_full', 'a refused frame did not move the window')
+  g.release()
+  t.equal(reason(g.check(PING, true, 0)), 'ok', 'pings use the queue too')
+  g.release(1000)
+  t.equal(g.pending, 0, 'never below zero')
+  t.equal(g.invalid.total + g.drops.total, 0)
+})
+
+t.test('counters by reason, per guard and aggregated through an injected tally', async (t) => {
+  const tally = new Map<string, number>()
+  const a = guard({ tally })
+  const b = guard({ tally, seat: 2 })
+  a.check(Buffer.from('x'), true, 0)
+  a.check(B(2, 0, 1), true, 0)
+  a.check(B(1, 0, 1), true, 0)
+  b.check(B(1, 0, 1), true, 0)
+  b.check(C(2, 0, 1), false, 0)
+  b.check(Buffer.alloc(5000), true, 0)
+  t.same(a.stats(), { accepted: 1, refused: { malformed: 1, wrong_seat: 1 }, pending: 1, cutOff: false })
+  t.same(b.stats(), { accepted: 0, refused: { wrong_seat: 1, not_binary: 1, too_large: 1 }, pending: 0, cutOff: false })
+  t.same(Object.fromEntries(tally), { malformed: 1, wrong_seat: 2, not_binary: 1, too_large: 1 })
+})
+
+t.test('rebind: a slot change moves the binding and resets the window', async (t) => {
+  const g = guard()
+  t.equal(reason(g.check(B(1, 0, 1, 1000), true, 0)), 'ok')
+  g.rebind(3)
+  t.equal(g.seat, 3)
+  t.equal(reason(g.check(B(1, 0, 1, 1001), true, 0)), 'wrong_seat')
+  t.equal(reason(g.check(B(3, 0, 1, 5), true, 0)), 'ok', 'window reset with the new seat')
+  g.rebind(null)
+  t.equal(reason(g.check(B(3, 0, 1, 6), true, 0)), 'spectator')
+})
+
+t.test('message size cap is configurable', async (t) => {
+  const g = guard({ config: guardConfig({ maxMessageBytes: 64 }) })
+  t.equal(reason(g.check(B(1, 0, 1), true, 0)), 'ok')
+  t.equal(reason(g.check(Buffer.from(JSON.stringify({ t: 'i', f: 0, s: 0, p: 1, k: 0, v: 1, pad: 'x'.repeat(30) })), true, 0)), 'too_large')
+})
+
+t.test('data producers: appData.userid must be the bound identity; exact client string', async (t) => {
+  t.equal(USERID_MISMATCH, 'userid mismatch for this connection')
+  t.equal(checkDataProducerUserid({ userid: 'guest-1' }, 'guest-1'), null)
+  t.equal(checkDataProducerUserid({ userid: 'host' }, 'guest-1'), 'userid mismatch for this connection')
+  t.equal(checkDataProducerUserid({ userid: 1 }, '1'), USERID_MISMATCH, 'no coercion')
+  t.equal(checkDataProducerUserid({}, 'guest-1'), null, 'absent: attributed to the bound identity')
+  t.equal(checkDataProducerUserid(undefined, 'guest-1'), null)
+  t.equal(checkDataProducerUserid({ userid: null }, 'guest-1'), null)
+  const strict = guardConfig({ requireAppDataUserid: true })
+  t.equal(checkDataProducerUserid({}, 'guest-1', strict), USERID_MISMATCH)
+  t.equal(checkDataProducerUserid('guest-1', 'guest-1', strict), USERID_MISMATCH)
+  t.equal(checkDataProducerUserid({ userid: 'guest-1' }, 'guest-1', strict), null)
+})
+
+t.test('guarded labels', async (t) => {
+  t.ok(isGuardedLabel('netplay-input'))
+  t.ok(isGuardedLabel('ejs-inputs'))
+  t.notOk(isGuardedLabel('chat'))
+  t.ok(isGuardedLabel('pads', guardConfig({ labels: ['pads'] })))
+  t.notOk(isGuardedLabel('netplay-input', guardConfig({ labels: ['pads'] })))
+})
+
+t.test('options: defaults, and invalid options name the option', async (t) => {
+  const { options } = guardConfig()
+  t.same(
+    [options.maxMessageBytes, options.indexRange, options.analogValues, options.reorderWindow, options.bucket, options.invalidLimit, options.dropLimit, options.pendingCap, options.labels],
+    [4096, { min: 0, max: 29 }, { min: 0, max: 0x7fff }, 32, { capacity: 120, refillPerSecond: 120 }, 5, 20, 128, ['netplay-input', 'ejs-inputs']]
+  )
+  t.same(options.relay, { maxBytes: 16384, allowUnknown: true, maxSyncEntries: 64, ownerOnly: ['host-left'] })
+  const invalid = (input: Parameters<typeof guardConfig>[0]): string => {
+    try {
+      guardConfig(input)
+      return 'accepted'
+    } catch (err) {
+      return `${(err as { code: string }).code} ${(err as Error).message}`
+    }
+  }
+  t.match(invalid({ indexRange: { min: 10, max: 5 } }), /^FST_NETPLAY_OPTIONS_INVALID .*datachannel-guard\.indexRange/)
+  t.match(invalid({ maxMessageBytes: 10 }), /^FST_NETPLAY_OPTIONS_INVALID .*datachannel-guard\.maxMessageBytes/)
+  t.match(invalid({ analogValues: { max: 40_000 } }), /^FST_NETPLAY_OPTIONS_INVALID .*analogValues\.max/, 'values stay inside int16')
+  t.match(invalid({ nope: 1 } as never), /unknown option/)
+  const input = { bucket: { capacity: 5 } }
+  guardConfig(input)
+  t.same(input, { bucket: { capacity: 5 } }, "the caller's object is not mutated")
+})
