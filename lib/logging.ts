@@ -66,11 +66,10 @@ export interface NetplayServerOptionsInput {
 }
 
 /** Server options that give every request a bounded `X-Request-Id` and a logger that redacts secrets. */
-export function netplayServerOptions (input: NetplayServerOptionsInput = {}): Pick<FastifyServerOptions, 'logger' | 'genReqId' | 'requestIdHeader' | 'requestIdLogLabel'> {
+export function netplayServerOptions (input: NetplayServerOptionsInput = {}): Pick<FastifyServerOptions, 'logger' | 'genReqId' | 'requestIdHeader'> {
   return {
     logger: { level: input.level ?? 'info', ...input.logger, redact: { paths: [...REDACT_PATHS, 'req.url'], censor } },
     requestIdHeader: false,
-    requestIdLogLabel: 'reqId',
     genReqId: (req) => requestIdFor(req.headers[REQUEST_ID_HEADER])
   }
 }

@@ -26,6 +26,8 @@ export const DEFAULT_LIMITS: Record<string, LimitOptions> = {
   signaling: { capacity: 40, refillPerSecond: 20, scope: 'local', failOpen: true },
   identity: { capacity: 120, refillPerSecond: 40, scope: 'shared', failOpen: true },
   mint: { capacity: 10, refillPerSecond: 0.5, scope: 'shared', failOpen: false },
+  relay: { capacity: 400, refillPerSecond: 200, scope: 'local', failOpen: true },
+  chat: { capacity: 10, refillPerSecond: 2, scope: 'local', failOpen: true },
   data: { capacity: 120, refillPerSecond: 120, scope: 'local', failOpen: true }
 }
 
