@@ -1,5 +1,5 @@
 // The room events of families A, B and C on the signaling table.
-import type { SignalingApi } from '../signaling/index.ts'
+import { CLIENT_LEFT, type SignalingApi } from '../signaling/index.ts'
 import { alreadyHaveSlot, roomError } from './errors.ts'
 import { SPECTATOR_SLOT, sanitizeExtra } from './room.ts'
 import type { RoomService } from './service.ts'
@@ -190,5 +190,5 @@ export function defineRoomEvents (signaling: SignalingApi, rooms: RoomService, o
     }
   })
 
-  signaling.onDisconnect((connection) => rooms.disconnected(connection))
+  signaling.onDisconnect((connection, reason) => rooms.disconnected(connection, reason === CLIENT_LEFT))
 }

@@ -113,6 +113,12 @@ export class RoomService {
       allowSpectators: extra.spectator_mode === 1 || extra.spectator_mode === true,
       metadata: sanitizeExtra(extra)
     }, userid, style)
+    // Hashing the password awaited: a client gone meanwhile would hold a seat
+    // (and the room) that no disconnect will ever free.
+    if (!this.#live(connection)) {
+      this.closeRoom(room, 'opener gone')
+      return null
+    }
     this.#leaveCurrent(connection, 'opened another room')
     this.#seat(room, connection, { userid, name: playerName, extra, style, slot: 0 })
     this.#broadcastUsers(room)
@@ -136,9 +142,16 @@ export class RoomService {
       const again = this.rooms.get(room.key)
       if (again !== room) throw roomError('notFound', style)
       room = again
+      // Gone while the password was checked: seating it would hold a seat nobody frees.
+      if (!this.#live(connection)) return null
     }
     this.#admit(room, connection, { userid, name, extra, style })
     return style === 'sfu' ? room.state() : room.usersMap()
+  }
+
+  /** Whether a connection is still open (its disconnect has not been handled yet). */
+  #live (connection: Connection): boolean {
+    return this.#signaling.connection(connection.id) === connection
   }
 
   /** Seats (or re-seats) a joining identity. Synchronous: checks first, then one change. */
@@ -208,7 +221,9 @@ export class RoomService {
       style: m.style
     })
     room.emptySince = null
-    room.ownerUserid ??= m.userid
+    // Only a player owns a room: a spectator joining an ownerless room (its
+    // players all gone) must not become the host the next player answers to.
+    if (m.slot !== null) room.ownerUserid ??= m.userid
     this.#bindings.set(connection.id, { room, userid: m.userid })
     this.#registry.publish(room)
   }
@@ -224,14 +239,18 @@ export class RoomService {
     this.#leaveCurrent(connection, 'left')
   }
 
-  /** A connection went away: its seat is held for the grace period, shown as reconnecting. */
-  disconnected (connection: Connection): void {
+  /**
+   * A connection went away: its seat is held for the grace period, shown as
+   * reconnecting, unless the client closed on purpose (`left`): then it has
+   * left the room, whether or not its `leave-room` arrived.
+   */
+  disconnected (connection: Connection, left = false): void {
     const bound = this.bindingOf(connection.id)
     this.#bindings.delete(connection.id)
     if (bound === undefined) return
     const { room, member } = bound
-    if (this.#options.reconnectGraceMs === 0) {
-      this.removeMember(room, member, 'disconnected')
+    if (left || this.#options.reconnectGraceMs === 0) {
+      this.removeMember(room, member, left ? 'left' : 'disconnected')
       return
     }
     member.connectionId = null

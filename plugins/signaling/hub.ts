@@ -2,6 +2,15 @@
 // reach a peer by its socket id and learn when a connection goes away.
 import type { Connection } from './event-table.ts'
 
+/**
+ * The disconnect reason when the client closed on purpose (Socket.IO
+ * `socket.disconnect()`, WebSocket close code 1000): no reconnect is coming.
+ * Socket.IO drops events that arrive in the same batch as the disconnect, so
+ * upstream EmulatorJS's `leave-room` right before `disconnect()` is lost; this
+ * reason is how rooms still learn that the player left.
+ */
+export const CLIENT_LEFT = 'client left'
+
 export type ConnectionListener = (connection: Connection) => void
 export type DisconnectListener = (connection: Connection, reason: string) => void
 

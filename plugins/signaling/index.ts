@@ -82,4 +82,5 @@ export default fp(signaling, {
 
 export { SignalingOptions, type SignalingOptionsInput } from './schema.ts'
 export { EventError, type Connection, type SignalingEvent } from './event-table.ts'
+export { CLIENT_LEFT } from './hub.ts'
 export * from './errors.ts'

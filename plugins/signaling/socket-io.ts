@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify'
 import { errorBody } from '../../lib/errors.ts'
 import type { Identity } from '../../lib/netplay.ts'
 import type { AckResult, Connection, EventTable } from './event-table.ts'
-import type { ConnectionHub } from './hub.ts'
+import { CLIENT_LEFT, type ConnectionHub } from './hub.ts'
 import type { SignalingOptions } from './schema.ts'
 
 class SocketIoConnection implements Connection {
@@ -30,8 +30,19 @@ class SocketIoConnection implements Connection {
 
   close (reason: string): void {
     this.socket.emit('netplay-error', { error: 'FST_NETPLAY_SIGNALING_CLOSED', message: reason })
-    this.socket.disconnect(true)
+    cutOff(this.socket)
   }
+}
+
+/**
+ * Disconnects a client without engine.io's orderly long-polling close, which
+ * keeps a 30 s timer (its closeTimeout) waiting for one more poll; a client
+ * that was just told to go often never sends it, and the timer would hold the
+ * process open after app.close(). Packets already queued are still delivered.
+ */
+function cutOff (socket: Socket): void {
+  socket.conn.transport.discard()
+  socket.disconnect(true)
 }
 
 function replyFor (ack: ((...args: unknown[]) => void) | undefined, style: 'error-first' | 'value'): (result: AckResult) => void {
@@ -85,15 +96,21 @@ export function attachSocketIo (app: FastifyInstance, options: SignalingOptions,
           table.dispatch(connection, guard, name, args[0], replyFor(ack, style))
         })
       }
-      socket.onAny((name: string) => {
-        if (!hub.knows(name)) table.dispatch(connection, guard, name, undefined, () => {})
+      // Unknown events are counted as invalid, and a client waiting on an ack
+      // is answered ("unknown event") instead of left to time out.
+      socket.onAny((name: string, ...args: unknown[]) => {
+        if (hub.knows(name)) return
+        const ack = typeof args.at(-1) === 'function' ? args.at(-1) as (...a: unknown[]) => void : undefined
+        table.dispatch(connection, guard, name, undefined, replyFor(ack, 'error-first'))
       })
-      socket.on('disconnect', (reason) => hub.remove(connection, reason))
+      socket.on('disconnect', (reason) => hub.remove(connection, reason === 'client namespace disconnect' ? CLIENT_LEFT : reason))
     })
   }
 
   app.addHook('preClose', (done) => {
-    io.disconnectSockets(true)
+    for (const namespace of namespaces) {
+      for (const socket of namespace.sockets.values()) cutOff(socket)
+    }
     io.engine.close()
     done()
   })

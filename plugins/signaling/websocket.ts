@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Identity } from '../../lib/netplay.ts'
 import { netplayRoutes } from '../../lib/http.ts'
 import type { AckResult, Connection, EventTable } from './event-table.ts'
-import type { ConnectionHub } from './hub.ts'
+import { CLIENT_LEFT, type ConnectionHub } from './hub.ts'
 import type { SignalingOptions } from './schema.ts'
 
 const OPEN = 1
@@ -66,7 +66,7 @@ export async function registerWebSocketRoute (app: FastifyInstance, options: Sig
         const name = frame !== null && typeof frame === 'object' && typeof frame.event === 'string' ? frame.event : ''
         table.dispatch(connection, guard, name, frame?.data, replyFor(connection, frame?.id ?? null))
       })
-      socket.on('close', () => hub.remove(connection, 'client closed'))
+      socket.on('close', (code) => hub.remove(connection, code === 1000 ? CLIENT_LEFT : 'client closed'))
     })
   })
 }
