@@ -42,6 +42,8 @@ export interface AuthApi {
   jwks (): { keys: unknown[] }
   /** JWKS fetch counts per trusted issuer (observability). */
   jwksFetches (): Record<string, number>
+  /** Authentication failures by reason code since start (metrics). */
+  stats (): { failures: Record<string, number> }
 }
 
 declare module '../../lib/netplay.ts' {
@@ -65,6 +67,11 @@ async function auth (app: FastifyInstance, input: AuthOptionsInput): Promise<voi
     throw new NoKeySourceError()
   }
 
+  const failures = new Map<string, number>()
+  function countFailure (reason: string): void {
+    failures.set(reason, (failures.get(reason) ?? 0) + 1)
+  }
+
   function requireIssuer (): TokenIssuer {
     if (issuer === undefined) throw new MintNotConfiguredError()
     return issuer
@@ -77,6 +84,7 @@ async function auth (app: FastifyInstance, input: AuthOptionsInput): Promise<voi
       return identity
     } catch (err) {
       if (!(err instanceof AuthFailure)) throw err
+      countFailure(err.reason)
       audit(app.log, 'auth.failure', { reason: err.reason, iss: err.issuer, ip })
       throw err.error
     }
@@ -86,6 +94,7 @@ async function auth (app: FastifyInstance, input: AuthOptionsInput): Promise<voi
     if (!options.enabled) return null
     const token = tokenFrom(carrier, options.tokenSources)
     if (token === null) {
+      countFailure('missing_token')
       audit(app.log, 'auth.failure', { reason: 'missing_token', ip: options_.ip })
       throw new MissingTokenError()
     }
@@ -113,6 +122,7 @@ async function auth (app: FastifyInstance, input: AuthOptionsInput): Promise<voi
       return kid
     },
     jwks: () => requireIssuer().jwks(),
+    stats: () => ({ failures: Object.fromEntries(failures) }),
     jwksFetches: () => Object.fromEntries([...verifier.jwks].map(([iss, keys]) => [iss, keys.fetches]))
   }
   netplayNamespace(app).auth = api

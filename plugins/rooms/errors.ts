@@ -23,6 +23,7 @@ export const RoomError = {
   targetNotInRoom: { code: 'FST_NETPLAY_ROOMS_TARGET_NOT_IN_ROOM', upstream: 'target not in room', sfu: 'target not in room', status: 404 },
   notReady: { code: 'FST_NETPLAY_ROOMS_NOT_READY', upstream: 'not all players ready', sfu: 'not all players ready', status: 409 },
   tooLarge: { code: 'FST_NETPLAY_ROOMS_MESSAGE_TOO_LARGE', upstream: 'message too large', sfu: 'message too large', status: 413 },
+  serverFull: { code: 'FST_NETPLAY_ROOMS_SERVER_FULL', upstream: 'server full', sfu: 'server full', status: 503 },
   emptyChat: { code: 'FST_NETPLAY_ROOMS_INVALID_CHAT', upstream: 'invalid message', sfu: 'invalid message', status: 400 }
 } as const satisfies Record<string, RoomErrorSpec>
 

@@ -15,13 +15,7 @@ export async function registerRoomRoutes (app: FastifyInstance, rooms: RoomServi
   await netplayRoutes(app, { prefix: options.prefix }, (scope) => {
     scope.get('/list', { schema: { querystring: ListQuery }, preHandler: readIdentity }, async (request) => {
       const { domain, game_id: gameId } = request.query as Static<typeof ListQuery>
-      const list: Record<string, unknown> = {}
-      for (const room of rooms.rooms.values()) {
-        if (domain !== undefined && domain !== '' && room.domain !== '' && room.domain !== domain) continue
-        if (gameId !== undefined && gameId !== '' && room.gameId !== gameId) continue
-        list[room.key] = room.listEntry()
-      }
-      return list
+      return rooms.list(domain, gameId)
     })
 
     scope.post('/create', { schema: { body: CreateRoomBody }, preHandler: auth.requireIdentity({ need: 'write' }) }, async (request, reply) => {
@@ -58,7 +52,11 @@ export async function registerRoomRoutes (app: FastifyInstance, rooms: RoomServi
       const { roomId } = request.params as { roomId: string }
       const body = (request.body ?? {}) as Static<typeof JoinRoomBody>
       const room = rooms.find(roomId)
-      if (room === undefined) throw new HttpRoomNotFoundError()
+      if (room === undefined) {
+        const elsewhere = await rooms.locate(roomId)
+        if (elsewhere !== null) return { redirect: elsewhere.url, room_name: roomId, nodeId: elsewhere.nodeId }
+        throw new HttpRoomNotFoundError()
+      }
       if (room.password !== null && !(await passwordMatches(room.password, body.password ?? ''))) throw new HttpBadPasswordError()
       const userid = request.netplayIdentity?.userid
       const seated = userid !== undefined && room.members.get(userid)?.slot != null
@@ -80,7 +78,11 @@ export async function registerRoomRoutes (app: FastifyInstance, rooms: RoomServi
       const query = request.query as Static<typeof ResolveQuery>
       const name = query.room ?? query.room_name ?? ''
       const room = rooms.find(name)
-      if (room === undefined) throw new HttpRoomNotFoundError()
+      if (room === undefined) {
+        const elsewhere = await rooms.locate(name)
+        if (elsewhere === null) throw new HttpRoomNotFoundError()
+        return { room_name: name, url: elsewhere.url, nodeId: elsewhere.nodeId }
+      }
       const url = options.publicUrl ?? `${request.protocol}://${request.host}`
       return { room_name: room.name, url, nodeId: node.nodeId }
     })

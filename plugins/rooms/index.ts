@@ -8,7 +8,7 @@ import { optionsParser } from '../../lib/options.ts'
 import { redisForStore } from '../../lib/redis.ts'
 import { defineRoomEvents } from './events.ts'
 import { registerRoomRoutes } from './http.ts'
-import { RedisRoomRegistry, noRegistry } from './registry.ts'
+import { RedisRoomRegistry, noRegistry, type RoomDirectory } from './registry.ts'
 import type { Member, Room } from './room.ts'
 import { RoomService, type MemberRemovedListener, type RoomClosedListener } from './service.ts'
 import { RoomsOptions, type RoomsOptionsInput } from './schema.ts'
@@ -23,6 +23,8 @@ export interface RoomsApi {
   broadcast (room: Room, event: string, data: unknown, exceptConnectionId?: string): void
   onRoomClosed (listener: RoomClosedListener): void
   onMemberRemoved (listener: MemberRemovedListener): void
+  /** Installs the directory of other nodes (the cluster plugin does, before the server starts). */
+  setDirectory (directory: RoomDirectory): void
 }
 
 declare module '../../lib/netplay.ts' {
@@ -59,7 +61,8 @@ async function rooms (app: FastifyInstance, input: RoomsOptionsInput): Promise<v
     bindingOf: (connectionId) => service.bindingOf(connectionId),
     broadcast: (room, event, data, except) => service.broadcast(room, event, data, except),
     onRoomClosed: (listener) => service.onRoomClosed(listener),
-    onMemberRemoved: (listener) => service.onMemberRemoved(listener)
+    onMemberRemoved: (listener) => service.onMemberRemoved(listener),
+    setDirectory: (directory) => service.setDirectory(directory)
   }
 }
 
@@ -71,4 +74,5 @@ export default fp(rooms, {
 
 export { RoomsOptions, type RoomsOptionsInput } from './schema.ts'
 export type { Room, Member, ClientStyle } from './room.ts'
+export type { RoomDirectory, NodeRef } from './registry.ts'
 export * from './errors.ts'

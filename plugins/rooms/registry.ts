@@ -14,6 +14,32 @@ export interface RoomRegistry {
 
 export const noRegistry: RoomRegistry = { publish () {}, remove () {}, close () {} }
 
+/** Another node, as a client is told to reach it. */
+export interface NodeRef { nodeId: string, url: string }
+
+/**
+ * Where rooms of other nodes are: the cluster plugin provides one; a single
+ * node has `singleNode` (every name is free, nothing is elsewhere).
+ */
+export interface RoomDirectory extends RoomRegistry {
+  /** Claims a room key across nodes before it is created here; false when another node has it. */
+  claim (key: string): Promise<boolean>
+  /** The node that has a room this node does not. */
+  locate (key: string): Promise<NodeRef | null>
+  /** Where a new room should go when this node is over capacity: a node, `'full'` (nowhere), or null (here). */
+  placeElsewhere (): NodeRef | 'full' | null
+  /** Summaries (`Room.summary()`) of the rooms of other live nodes. */
+  remoteRooms (): Iterable<[string, Record<string, unknown>]>
+}
+
+export const singleNode: RoomDirectory = {
+  ...noRegistry,
+  claim: async () => true,
+  locate: async () => null,
+  placeElsewhere: () => null,
+  remoteRooms: () => []
+}
+
 export class RedisRoomRegistry implements RoomRegistry {
   readonly #redis: Redis
   readonly #prefix: string

@@ -201,6 +201,11 @@ export class Room {
     }
   }
 
+  /** What other nodes keep of this room: the list entry plus what /list filters on. */
+  summary (): Record<string, unknown> {
+    return { ...this.listEntry(), domain: this.domain, game_id: this.gameId }
+  }
+
   addChat (message: ChatMessage, keep: number): void {
     this.chat.push(message)
     if (this.chat.length > keep) this.chat.splice(0, this.chat.length - keep)

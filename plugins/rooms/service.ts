@@ -9,7 +9,7 @@ import type { Connection, SignalingApi } from '../signaling/index.ts'
 import { EventError } from '../signaling/index.ts'
 import { roomError } from './errors.ts'
 import { hashPassword, passwordMatches } from './password.ts'
-import type { RoomRegistry } from './registry.ts'
+import { singleNode, type NodeRef, type RoomDirectory, type RoomRegistry } from './registry.ts'
 import { Room, SPECTATOR_SLOT, sanitizeExtra, styleOf, type ClientStyle, type Member, type RoomSettings } from './room.ts'
 import type { RoomsOptions } from './schema.ts'
 
@@ -36,6 +36,7 @@ export class RoomService {
   readonly #signaling: SignalingApi
   readonly #log: FastifyBaseLogger
   readonly #registry: RoomRegistry
+  #directory: RoomDirectory = singleNode
   readonly #onRoomClosed: RoomClosedListener[] = []
   readonly #onMemberRemoved: MemberRemovedListener[] = []
 
@@ -47,6 +48,53 @@ export class RoomService {
   }
 
   onRoomClosed (listener: RoomClosedListener): void { this.#onRoomClosed.push(listener) }
+
+  /** Installs the cluster's directory (once, before the server starts). */
+  setDirectory (directory: RoomDirectory): void {
+    if (this.#directory !== singleNode) throw new Error('a room directory is already installed')
+    this.#directory = directory
+  }
+
+  #published (room: Room): void {
+    this.#registry.publish(room)
+    this.#directory.publish(room)
+  }
+
+  #removed (room: Room): void {
+    this.#registry.remove(room)
+    this.#directory.remove(room)
+  }
+
+  /**
+   * The family B redirect: the client is told (event and ack) which node has
+   * the room. Other families cannot follow a redirect.
+   */
+  #redirect (connection: Connection, roomName: string, node: NodeRef): Record<string, unknown> {
+    connection.emit('room-redirect', { room_name: roomName, url: node.url, nodeId: node.nodeId })
+    return { redirect: node.url, room_name: roomName, nodeId: node.nodeId }
+  }
+
+  /** Where a room this node does not have lives, if anywhere. */
+  async locate (key: string): Promise<NodeRef | null> {
+    return this.#directory.locate(key)
+  }
+
+  /** Rooms of this node and, in a cluster, of every other live node, filtered like /list. */
+  list (domain: string | undefined, gameId: string | undefined): Record<string, unknown> {
+    const matches = (roomDomain: unknown, roomGame: unknown): boolean =>
+      (domain === undefined || domain === '' || roomDomain === '' || roomDomain === domain) &&
+      (gameId === undefined || gameId === '' || String(roomGame) === gameId)
+    const out: Record<string, unknown> = {}
+    for (const [key, summary] of this.#directory.remoteRooms()) {
+      const { domain: roomDomain, game_id: roomGame, ...entry } = summary
+      if (matches(roomDomain, roomGame)) out[key] = entry
+    }
+    for (const room of this.rooms.values()) {
+      if (matches(room.domain, room.gameId)) out[room.key] = room.listEntry()
+    }
+    return out
+  }
+
   onMemberRemoved (listener: MemberRemovedListener): void { this.#onMemberRemoved.push(listener) }
 
   /** The room and member a connection is bound to. */
@@ -81,20 +129,34 @@ export class RoomService {
   async createRoom (settings: Omit<RoomSettings, 'password'> & { password: string | null }, ownerUserid: string | null, style: ClientStyle): Promise<Room> {
     if (this.rooms.has(settings.key)) throw roomError('exists', style)
     if (this.rooms.size >= this.#options.maxRooms) throw new EventError('FST_NETPLAY_ROOMS_LIMIT', 'too many rooms on this server')
+    if (!(await this.#claim(settings.key))) throw roomError('exists', style)
     const password = settings.password === null || settings.password === '' ? null : await hashPassword(settings.password)
     if (this.rooms.has(settings.key)) throw roomError('exists', style)
     const room = new Room({ ...settings, password }, ownerUserid)
     this.rooms.set(room.key, room)
-    this.#registry.publish(room)
+    this.#published(room)
     return room
   }
 
-  async open (connection: Connection, payload: { extra: Record<string, unknown>, maxPlayers?: number | string, password?: string | null }): Promise<null> {
+  /** A name is claimed across nodes; with Redis unreachable the room is still created here (games go on, the claim is retried by the heartbeat). */
+  async #claim (key: string): Promise<boolean> {
+    try {
+      return await this.#directory.claim(key)
+    } catch (err) {
+      this.#log.warn({ room: key, err: { message: (err as Error).message } }, 'could not claim the room name across nodes; creating it here')
+      return true
+    }
+  }
+
+  async open (connection: Connection, payload: { extra: Record<string, unknown>, maxPlayers?: number | string, password?: string | null }): Promise<Record<string, unknown> | null> {
     const extra = payload.extra
     const style = styleOf(extra)
     const name = text(extra.room_name, 128)
     const key = style === 'upstream' ? text(extra.sessionid, 128) : name
     if (key === '') throw roomError('invalid', style)
+    const elsewhere = this.#directory.placeElsewhere()
+    if (elsewhere === 'full' || (elsewhere !== null && style !== 'sfu')) throw roomError('serverFull', style)
+    if (elsewhere !== null) return this.#redirect(connection, name, elsewhere)
     const requested = Number.parseInt(String(payload.maxPlayers ?? 4), 10)
     const maxPlayers = Math.min(this.#options.maxPlayersCap, Math.max(2, Number.isFinite(requested) ? requested : 4))
     const { userid, name: playerName } = who(connection, extra)
@@ -130,7 +192,11 @@ export class RoomService {
     const style = styleOf(extra)
     const key = text(extra.sessionid, 128) || text(extra.room_name, 128)
     let room = this.find(key) ?? this.find(text(extra.room_name, 128))
-    if (room === undefined) throw roomError('notFound', style)
+    if (room === undefined) {
+      const node = style === 'sfu' ? await this.#directory.locate(key) : null
+      if (node !== null) return this.#redirect(connection, text(extra.room_name, 128) || key, node)
+      throw roomError('notFound', style)
+    }
     const { userid, name } = who(connection, extra)
     const existing = room.members.get(userid)
     if (room.password !== null && existing?.connectionId !== connection.id) {
@@ -225,7 +291,7 @@ export class RoomService {
     // players all gone) must not become the host the next player answers to.
     if (m.slot !== null) room.ownerUserid ??= m.userid
     this.#bindings.set(connection.id, { room, userid: m.userid })
-    this.#registry.publish(room)
+    this.#published(room)
   }
 
   // ---- leaving ----
@@ -275,7 +341,7 @@ export class RoomService {
     if (room.ownerUserid === member.userid) room.ownerUserid = room.nextOwner()
     this.#emitRoom(room, 'room-player-left', { userid: member.userid, socketId: member.connectionId })
     this.#broadcastUsers(room)
-    this.#registry.publish(room)
+    this.#published(room)
   }
 
   closeRoom (room: Room, reason: string): void {
@@ -287,7 +353,7 @@ export class RoomService {
     }
     room.members.clear()
     this.rooms.delete(room.key)
-    this.#registry.remove(room)
+    this.#removed(room)
     for (const listener of this.#onRoomClosed) listener(room, reason)
   }
 
@@ -324,7 +390,7 @@ export class RoomService {
 
   refreshUsers (room: Room): void {
     this.#broadcastUsers(room)
-    this.#registry.publish(room)
+    this.#published(room)
   }
 
   newChatId (): string { return randomUUID() }

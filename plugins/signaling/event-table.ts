@@ -59,6 +59,9 @@ export interface SignalingEvent<S extends TSchema = TSchema> {
 
 export type AckResult = { ok: true, data: unknown } | { ok: false, error: EventError }
 
+/** Told after a handler answered: how long it took and whether it succeeded (metrics). */
+export type EventHandledListener = (event: string, seconds: number, ok: boolean) => void
+
 interface CompiledEvent {
   definition: SignalingEvent
   check: (value: unknown) => boolean
@@ -79,6 +82,7 @@ export class EventTable {
   readonly #limits: RateLimitApi
   readonly #log: FastifyBaseLogger
   readonly #maxInvalid: number
+  readonly #handled: EventHandledListener[] = []
 
   constructor (limits: RateLimitApi, log: FastifyBaseLogger, maxInvalid: number) {
     this.#limits = limits
@@ -103,6 +107,8 @@ export class EventTable {
   }
 
   freeze (): void { this.#frozen = true }
+
+  onHandled (listener: EventHandledListener): void { this.#handled.push(listener) }
 
   names (): string[] { return [...this.#events.keys()] }
 
@@ -139,6 +145,7 @@ export class EventTable {
       reply({ ok: false, error: coded(new InvalidPayloadError()) })
       return
     }
+    if (this.#handled.length > 0) reply = this.#timed(name, reply)
     try {
       const result = event.definition.handler(data, connection)
       if (result instanceof Promise) {
@@ -148,6 +155,15 @@ export class EventTable {
       }
     } catch (err) {
       reply(this.#failure(name, err))
+    }
+  }
+
+  #timed (name: string, reply: (result: AckResult) => void): (result: AckResult) => void {
+    const started = performance.now()
+    return (result) => {
+      reply(result)
+      const seconds = (performance.now() - started) / 1000
+      for (const listener of this.#handled) listener(name, seconds, result.ok)
     }
   }
 

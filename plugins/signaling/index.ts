@@ -8,7 +8,7 @@ import type { Server as SocketIoServer } from 'socket.io'
 import type { TSchema } from 'typebox'
 import { PACKAGE, netplayNamespace } from '../../lib/netplay.ts'
 import { optionsParser } from '../../lib/options.ts'
-import { EventTable, type Connection, type SignalingEvent } from './event-table.ts'
+import { EventTable, type Connection, type EventHandledListener, type SignalingEvent } from './event-table.ts'
 import { WebsocketAlreadyRegisteredError } from './errors.ts'
 import { ConnectionHub, type ConnectionListener, type DisconnectListener } from './hub.ts'
 import { SignalingOptions, type SignalingOptionsInput } from './schema.ts'
@@ -24,6 +24,8 @@ export interface SignalingApi {
   readonly connectionCount: number
   onConnect (listener: ConnectionListener): void
   onDisconnect (listener: DisconnectListener): void
+  /** Called after each handled event with its duration in seconds and outcome (metrics). */
+  onEventHandled (listener: EventHandledListener): void
   /** The Socket.IO server (null when disabled), e.g. to add an adapter. */
   readonly io: SocketIoServer | null
 }
@@ -70,6 +72,7 @@ async function signaling (app: FastifyInstance, input: SignalingOptionsInput): P
     get connectionCount () { return hub.size },
     onConnect: (listener) => hub.onConnect(listener),
     onDisconnect: (listener) => hub.onDisconnect(listener),
+    onEventHandled: (listener) => table.onHandled(listener),
     io
   }
 }
