@@ -5,11 +5,14 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
 import { PACKAGE } from './lib/netplay.ts'
+import { OptionsInvalidError } from './lib/errors.ts'
 import { connectRedis, type RedisOption } from './lib/redis.ts'
 import auth, { type AuthOptionsInput } from './plugins/auth/index.ts'
 import rateLimit, { type RateLimitOptionsInput } from './plugins/rate-limit/index.ts'
 import rooms, { type RoomsOptionsInput } from './plugins/rooms/index.ts'
 import signaling, { type SignalingOptionsInput } from './plugins/signaling/index.ts'
+import cluster, { type ClusterOptionsInput } from './plugins/cluster/index.ts'
+import ops, { type OpsOptionsInput } from './plugins/ops/index.ts'
 
 export interface NetplayOptions {
   /** Route prefix for every netplay route (e.g. `/netplay`). */
@@ -23,7 +26,13 @@ export interface NetplayOptions {
   signaling?: SignalingOptionsInput | false
   /** `false` leaves rooms out. */
   rooms?: RoomsOptionsInput | false
+  /** Several nodes on one Redis (needs rooms; `redis` defaults to the shared one). Off unless given. */
+  cluster?: Omit<ClusterOptionsInput, 'redis'> & { redis?: RedisOption }
+  /** Health, readiness, metrics and graceful drain; `false` leaves them out. */
+  ops?: OpsOptionsInput | false
 }
+
+const REDIS_PING_TIMEOUT_MS = 1000
 
 async function netplay (app: FastifyInstance, options: NetplayOptions): Promise<void> {
   const prefix = options.prefix ?? ''
@@ -40,10 +49,25 @@ async function netplay (app: FastifyInstance, options: NetplayOptions): Promise<
   await app.register(rateLimit, withRedis(options.rateLimit))
   const authOptions: AuthOptionsInput = options.auth === false ? { enabled: false } : options.auth
   await app.register(auth, withRedis({ prefix, ...authOptions }))
-  if (options.signaling === false) return
-  await app.register(signaling, { prefix, ...options.signaling })
-  if (options.rooms === false) return
-  await app.register(rooms, withRedis({ prefix, ...options.rooms }))
+  if (options.signaling !== false) {
+    await app.register(signaling, { prefix, ...options.signaling })
+    if (options.rooms !== false) await app.register(rooms, withRedis({ prefix, ...options.rooms }))
+  }
+  if (options.cluster !== undefined) {
+    const clusterRedis = options.cluster.redis ?? redis
+    if (clusterRedis === undefined) throw new OptionsInvalidError('cluster.redis', 'a cluster needs Redis (set `redis` or `cluster.redis`)')
+    await app.register(cluster, { ...options.cluster, redis: clusterRedis })
+  }
+  if (options.ops === false) return
+  await app.register(ops, { prefix, ...options.ops })
+  const shared = redis
+  if (shared !== undefined) {
+    app.netplay.ops.addReadinessCheck('redis', async () => {
+      const timeout = new Promise<string>((resolve) => setTimeout(resolve, REDIS_PING_TIMEOUT_MS, 'timeout').unref())
+      const reply = await Promise.race([shared.ping().catch((err: Error) => err.message), timeout])
+      return reply === 'PONG' ? null : `Redis unreachable (${reply})`
+    })
+  }
 }
 
 export default fp(netplay, { fastify: '5.x', name: PACKAGE })
@@ -54,3 +78,5 @@ export { default as auth } from './plugins/auth/index.ts'
 export { default as rateLimit } from './plugins/rate-limit/index.ts'
 export { default as signaling } from './plugins/signaling/index.ts'
 export { default as rooms } from './plugins/rooms/index.ts'
+export { default as cluster } from './plugins/cluster/index.ts'
+export { default as ops } from './plugins/ops/index.ts'

@@ -25,6 +25,12 @@ Options (environment variable in brackets):
   --public-url <url>    URL clients use to reach this node          [PUBLIC_URL]
   --node-id <id>        node id for /resolve and the registry       [NODE_ID]
   --log-level <level>   info, warn, debug...                        [LOG_LEVEL]
+  Several nodes (on when --redis and --public-url are both set):
+  --capacity-rooms <n>  rooms before new ones go to another node, default 1000 [NETPLAY_CAPACITY_ROOMS]
+  --capacity-seats <n>  seats before new rooms go elsewhere, default 4000     [NETPLAY_CAPACITY_SEATS]
+  --heartbeat-ms <n>    registry heartbeat, default 2000                      [NETPLAY_HEARTBEAT_MS]
+  --lease-ms <n>        a silent node is gone after this, default 6000        [NETPLAY_LEASE_MS]
+  --drain-timeout-ms <n> longest graceful shutdown, default 10000            [NETPLAY_DRAIN_TIMEOUT_MS]
   --help                show this help
 
 Without a secret, issuer or RomM URL, auth is OFF (anonymous upstream
@@ -32,6 +38,7 @@ EmulatorJS clients work out of the box) and a warning is logged.`
 
 export interface StandaloneConfig {
   port: number
+  drainTimeoutMs: number
   host: string
   announcedIp: string | undefined
   logLevel: string
@@ -63,6 +70,11 @@ export function configFrom (argv: string[], env: NodeJS.ProcessEnv): StandaloneC
       'public-url': { type: 'string' },
       'node-id': { type: 'string' },
       'log-level': { type: 'string' },
+      'capacity-rooms': { type: 'string' },
+      'capacity-seats': { type: 'string' },
+      'heartbeat-ms': { type: 'string' },
+      'lease-ms': { type: 'string' },
+      'drain-timeout-ms': { type: 'string' },
       help: { type: 'boolean' }
     }
   })
@@ -81,6 +93,18 @@ export function configFrom (argv: string[], env: NodeJS.ProcessEnv): StandaloneC
   const prefix = values.prefix ?? env.NETPLAY_PREFIX ?? ''
   const publicUrl = values['public-url'] ?? env.PUBLIC_URL
   const nodeId = values['node-id'] ?? env.NODE_ID
+  const int = (flag: string | undefined, variable: string | undefined): number | undefined => {
+    const raw = flag ?? variable
+    if (raw === undefined) return undefined
+    const n = Number.parseInt(raw, 10)
+    if (!Number.isInteger(n) || n < 0) throw new Error(`invalid number: ${raw}`)
+    return n
+  }
+  const capacityRooms = int(values['capacity-rooms'], env.NETPLAY_CAPACITY_ROOMS)
+  const capacitySeats = int(values['capacity-seats'], env.NETPLAY_CAPACITY_SEATS)
+  const heartbeatMs = int(values['heartbeat-ms'], env.NETPLAY_HEARTBEAT_MS)
+  const leaseMs = int(values['lease-ms'], env.NETPLAY_LEASE_MS)
+  const drainTimeoutMs = int(values['drain-timeout-ms'], env.NETPLAY_DRAIN_TIMEOUT_MS) ?? 10_000
   const auth: NetplayOptions['auth'] = secrets.length === 0 && rommUrl === undefined
     ? false
     : {
@@ -92,6 +116,7 @@ export function configFrom (argv: string[], env: NodeJS.ProcessEnv): StandaloneC
 
   return {
     port,
+    drainTimeoutMs,
     host: values.host ?? env.LISTEN_IP ?? '0.0.0.0',
     announcedIp: values['announced-ip'] ?? env.ANNOUNCED_IP,
     logLevel: values['log-level'] ?? env.LOG_LEVEL ?? 'info',
@@ -101,7 +126,18 @@ export function configFrom (argv: string[], env: NodeJS.ProcessEnv): StandaloneC
       auth,
       ...(redis !== undefined ? { redis } : {}),
       signaling: { socketIo: { corsOrigins: list(values.cors ?? env.CORS_ORIGINS ?? '*') } },
-      rooms: { ...(publicUrl !== undefined ? { publicUrl } : {}), ...(nodeId !== undefined ? { nodeId } : {}) }
+      rooms: { ...(publicUrl !== undefined ? { publicUrl } : {}), ...(nodeId !== undefined ? { nodeId } : {}) },
+      ...(redis !== undefined && publicUrl !== undefined
+        ? {
+            cluster: {
+              publicUrl,
+              ...(heartbeatMs !== undefined ? { heartbeatMs } : {}),
+              ...(leaseMs !== undefined ? { leaseMs } : {}),
+              capacity: { ...(capacityRooms !== undefined ? { rooms: capacityRooms } : {}), ...(capacitySeats !== undefined ? { seats: capacitySeats } : {}) }
+            }
+          }
+        : {}),
+      ops: { drainTimeoutMs }
     }
   }
 }

@@ -17,7 +17,6 @@ export async function buildServer (config: StandaloneConfig): Promise<FastifyIns
   if (config.tls !== null) {
     app.addHook('onSend', async (_request, reply) => { reply.header('strict-transport-security', HSTS) })
   }
-  app.get('/healthz', async () => ({ ok: true }))
   await app.register(netplay, config.netplay)
   return app
 }
@@ -38,7 +37,9 @@ async function main (): Promise<void> {
   const app = await buildServer(config)
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
-      app.log.info({ signal }, 'shutting down')
+      app.log.info({ signal }, 'shutting down: no new rooms, clients told, leaving the cluster')
+      // The drain is bounded by drainTimeoutMs; this is the backstop if a close hangs.
+      setTimeout(() => process.exit(1), config.drainTimeoutMs + 5000).unref()
       app.close().then(() => process.exit(0), () => process.exit(1))
     })
   }
