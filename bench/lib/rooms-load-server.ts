@@ -1,0 +1,230 @@
+// Server child of bench/rooms-load.bench.ts. Runs ONE server per process so
+// its RSS and CPU are measured alone, and answers the parent over IPC.
+//
+//   node bench/lib/rooms-load-server.ts <baseline|netplay> [--auth]
+//        [--relay-capacity N --relay-refill N]
+//
+// baseline: a minimal Socket.IO relay (node:http + socket.io, family A
+//   events open-room / join-room / data-message, a Map of rooms, no auth,
+//   no validation, no limits), shaped like the official EmulatorJS-Netplay
+//   server.
+// netplay: Fastify + this package (Socket.IO and plain WebSocket transports,
+//   auth on or off, the rate-limit plugin with its default per-connection
+//   `signaling` and `relay` limits unless overridden).
+import { writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import { performance } from 'node:perf_hooks'
+import { getHeapSpaceStatistics } from 'node:v8'
+import type { AddressInfo } from 'node:net'
+import { Server, type Socket } from 'socket.io'
+import type { FastifyInstance } from 'fastify'
+
+export const BENCH_SECRET = 'rooms-load-bench-secret-0123456789abcdef'
+
+export type ServerKind = 'baseline' | 'netplay'
+
+/** Parent -> child request. */
+export interface ServerRequest { id: number, op: 'rss' | 'mint' | 'stats' | 'mark' | 'exit', count?: number, name?: string }
+/** Child -> parent: `{ ready, port, limits }` once, then one reply per request. */
+export interface ServerReply { id: number, ok: boolean, data?: unknown, error?: string }
+
+export interface RssSample {
+  rss: number
+  heapUsed: number
+  heapTotal: number
+  external: number
+  arrayBuffers: number
+  /** V8 young generation committed size: grows under allocation bursts, not per connection. */
+  newSpace: number
+}
+export interface ServerStats {
+  /** process.cpuUsage() (µs) and a monotonic timestamp (ms), for deltas. */
+  cpu: { user: number, system: number }
+  at: number
+  elu: { idle: number, active: number }
+  connections: number
+  rooms: number
+  drops: Record<string, number>
+  strikes: Record<string, number>
+}
+
+interface Ctx {
+  rooms: () => number
+  connections: () => number
+  drops: () => { drops: Record<string, number>, strikes: Record<string, number> }
+  mint?: (count: number) => Promise<string[]>
+  close: () => Promise<void>
+}
+
+// ---------- baseline: minimal Socket.IO relay ----------
+
+interface BaselineRoom { owner: string, maxPlayers: number, players: Record<string, Record<string, unknown>> }
+
+function startBaseline (): Promise<{ port: number, ctx: Ctx }> {
+  const http = createServer()
+  const io = new Server(http, { serveClient: false, transports: ['polling', 'websocket'], cors: { origin: '*' } })
+  const rooms = new Map<string, BaselineRoom>()
+
+  io.on('connection', (socket: Socket) => {
+    let sessionId: string | null = null
+    let userid: string | null = null
+    socket.on('open-room', (data: { extra: Record<string, unknown>, maxPlayers?: number }, ack?: (err: unknown) => void) => {
+      const extra = data.extra
+      sessionId = String(extra.sessionid)
+      userid = String(extra.userid)
+      rooms.set(sessionId, { owner: socket.id, maxPlayers: Number(data.maxPlayers ?? 4), players: { [userid]: { ...extra, socketId: socket.id } } })
+      socket.join(sessionId)
+      io.to(sessionId).emit('users-updated', rooms.get(sessionId)?.players)
+      ack?.(null)
+    })
+    socket.on('join-room', (data: { extra: Record<string, unknown> }, ack?: (err: unknown, users?: unknown) => void) => {
+      const extra = data.extra
+      const room = rooms.get(String(extra.sessionid))
+      if (room === undefined) { ack?.('Room not found'); return }
+      if (Object.keys(room.players).length >= room.maxPlayers) { ack?.('Room full'); return }
+      sessionId = String(extra.sessionid)
+      userid = String(extra.userid)
+      room.players[userid] = { ...extra, socketId: socket.id }
+      socket.join(sessionId)
+      io.to(sessionId).emit('users-updated', room.players)
+      ack?.(null, room.players)
+    })
+    socket.on('data-message', (data: unknown) => {
+      if (sessionId !== null) socket.to(sessionId).emit('data-message', data)
+    })
+    socket.on('disconnect', () => {
+      if (sessionId === null || userid === null) return
+      const room = rooms.get(sessionId)
+      if (room === undefined) return
+      delete room.players[userid]
+      if (Object.keys(room.players).length === 0) rooms.delete(sessionId)
+      else io.to(sessionId).emit('users-updated', room.players)
+    })
+  })
+
+  return new Promise((resolve) => {
+    http.listen(0, '127.0.0.1', () => {
+      resolve({
+        port: (http.address() as AddressInfo).port,
+        ctx: {
+          rooms: () => rooms.size,
+          connections: () => io.engine.clientsCount,
+          drops: () => ({ drops: {}, strikes: {} }),
+          close: async () => { io.disconnectSockets(true); await io.close() }
+        }
+      })
+    })
+  })
+}
+
+// ---------- ours ----------
+
+async function startNetplay (auth: boolean, relay: { capacity: number, refillPerSecond: number }): Promise<{ port: number, ctx: Ctx, limits: Record<string, unknown> }> {
+  // Loaded here, so the baseline process never loads Fastify or our code.
+  const { default: Fastify } = await import('fastify')
+  const { default: netplay } = await import('../../index.ts')
+  const app: FastifyInstance = Fastify({ logger: { level: 'warn', stream: process.stderr } })
+  await app.register(netplay, {
+    auth: auth ? { secrets: [BENCH_SECRET], mint: { algorithm: 'HS256', readTtlMs: 3_600_000 } } : false,
+    rateLimit: {
+      limits: {
+        // Every bench client comes from 127.0.0.1, so the per-IP `http`
+        // limit (40 burst, 20/s), which also gates Socket.IO handshakes and
+        // WebSocket upgrades, would refuse all but the first few dozen. Real
+        // clients have their own IPs: lift it for the bench only.
+        http: { capacity: 1_000_000, refillPerSecond: 1_000_000 },
+        relay
+      }
+    }
+  })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const rl = app.netplay.rateLimit
+  const limits: Record<string, unknown> = {}
+  for (const name of ['http', 'signaling', 'relay']) limits[name] = { capacity: rl.limit(name).capacity, refillPerSecond: rl.limit(name).refillPerSecond }
+  limits.maxDrops = 'default'
+  return {
+    port: (app.server.address() as AddressInfo).port,
+    limits,
+    ctx: {
+      rooms: () => [...app.netplay.rooms.all()].length,
+      connections: () => app.netplay.signaling.connectionCount,
+      drops: () => { const s = rl.stats(); return { drops: s.drops, strikes: s.strikes } },
+      mint: async (count) => {
+        const tokens: string[] = []
+        for (let i = 0; i < count; i++) tokens.push((await app.netplay.auth.mint({ sub: `bench-user-${i}`, kind: 'read', name: `P${i}` })).token)
+        return tokens
+      },
+      close: () => app.close()
+    }
+  }
+}
+
+// ---------- IPC ----------
+
+function argValue (name: string, fallback: number): number {
+  const at = process.argv.indexOf(name)
+  return at === -1 ? fallback : Number(process.argv[at + 1])
+}
+
+/** Phase marks on the clock of V8 CPU profiles (monotonic, µs), written next to the profile on exit. */
+const marks: Record<string, number> = {}
+function writeMarks (): void {
+  const at = process.argv.indexOf('--marks-file')
+  const file = at === -1 ? undefined : process.argv[at + 1]
+  if (file !== undefined) writeFileSync(file, JSON.stringify(marks))
+}
+
+async function main (): Promise<void> {
+  const kind = process.argv[2] as ServerKind
+  const auth = process.argv.includes('--auth')
+  const relay = { capacity: argValue('--relay-capacity', 400), refillPerSecond: argValue('--relay-refill', 200) }
+  const started = kind === 'baseline' ? { ...(await startBaseline()), limits: { none: true } } : await startNetplay(auth, relay)
+  const { ctx } = started
+  const send = (message: unknown): void => { process.send?.(message) }
+  const gc = (globalThis as { gc?: () => void }).gc
+
+  process.on('message', (message: ServerRequest) => {
+    const reply = (data: unknown): void => send({ id: message.id, ok: true, data } satisfies ServerReply)
+    const fail = (err: unknown): void => send({ id: message.id, ok: false, error: String(err) } satisfies ServerReply)
+    switch (message.op) {
+      case 'rss': {
+        // Settle first: two full GCs, then read. RSS is what the OS charges us.
+        gc?.()
+        gc?.()
+        const m = process.memoryUsage()
+        const newSpace = getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.space_size ?? 0
+        reply({ rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, newSpace } satisfies RssSample)
+        break
+      }
+      case 'mint':
+        if (ctx.mint === undefined) { fail('no minting on this server'); break }
+        ctx.mint(message.count ?? 0).then(reply, fail)
+        break
+      case 'stats': {
+        const cpu = process.cpuUsage()
+        const elu = performance.eventLoopUtilization()
+        reply({ cpu, at: performance.now(), elu: { idle: elu.idle, active: elu.active }, connections: ctx.connections(), rooms: ctx.rooms(), ...ctx.drops() } satisfies ServerStats)
+        break
+      }
+      case 'mark':
+        marks[message.name ?? '?'] = Number(process.hrtime.bigint() / 1000n)
+        reply(null)
+        break
+      case 'exit':
+        writeMarks()
+        ctx.close().finally(() => {
+          reply(null)
+          process.exit(0)
+        })
+        break
+    }
+  })
+  // The parent going away (crash, timeout, Ctrl-C) takes this server with it.
+  process.on('disconnect', () => process.exit(0))
+  send({ ready: true, port: started.port, limits: started.limits })
+}
+
+main().catch((err: unknown) => {
+  console.error(err)
+  process.exit(1)
+})

@@ -1,0 +1,468 @@
+// Rooms load benchmark: 250 rooms x 4 players (1,000 connections) on
+// loopback, family A (upstream EmulatorJS) payloads, all rooms opening and
+// joining at once, then a data-message relay window. Prints figures; asserts
+// nothing.
+//
+//   npx node bench/rooms-load.bench.ts            (or: npm run bench [-- rooms-load])
+//   npx node bench/rooms-load.bench.ts --rounds 1 --cases baseline,sio,ws
+//   npx node bench/rooms-load.bench.ts --profile  (CPU profiles of the server children;
+//                                                  summarise with bench/lib/cpuprofile-top.ts)
+//   other flags: --rooms 250 --concurrency 64 --window 5000 --rate 190 --inflight 32
+//                --relay-capacity 400 --relay-refill 200 --case-timeout 120000
+//
+// Cases, each against a fresh server in its own child process (so its RSS
+// and CPU are its own, and clients never share its event loop):
+//   baseline  minimal Socket.IO relay written in bench/lib/rooms-load-server.ts
+//   sio       ours, Socket.IO (websocket transport), auth off
+//   sio-auth  ours, Socket.IO, auth on (HS256 tokens minted before the timed part)
+//   ws        ours, plain WebSocket /ws, auth off
+//   ws-auth   ours, plain WebSocket /ws, auth on
+// Each round runs every case once; the table shows the median over rounds
+// (3 by default) and the ratios are medians of per-round ratios.
+//
+// Clients all run in this one process: on a 2-core machine that is one core
+// for the server and one for the clients; a second client process would only
+// take CPU from the server. Event-loop use of both sides and the CPU used by
+// every other process on the machine are printed, so a client-bound or
+// contended figure shows as such; "per server CPU-second" figures are the
+// ones that hold up when the machine is shared.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdirSync, readFileSync } from 'node:fs'
+import { availableParallelism, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { performance, type EventLoopUtilization } from 'node:perf_hooks'
+import { RoomGroup, sleep, type JoinResult, type RelayOptions, type RelayResult, type Transport } from './lib/rooms-load-clients.ts'
+import type { RssSample, ServerKind, ServerReply, ServerStats } from './lib/rooms-load-server.ts'
+
+const SERVER_SCRIPT = fileURLToPath(new URL('./lib/rooms-load-server.ts', import.meta.url))
+const PROFILE_DIR = join(tmpdir(), 'fastify-netplay-rooms-load-profiles')
+
+// ---------- options ----------
+
+function flag (name: string): string | undefined {
+  const at = process.argv.indexOf(`--${name}`)
+  return at === -1 ? undefined : process.argv[at + 1]
+}
+const num = (name: string, fallback: number): number => {
+  const value = flag(name)
+  return value === undefined ? fallback : Number(value)
+}
+
+const ROOMS = num('rooms', 250)
+const CONNECT_CONCURRENCY = num('concurrency', 64)
+const CASE_TIMEOUT_MS = num('case-timeout', 120_000)
+const IDLE_SETTLE_MS = 2000
+const MARGINAL_ROOMS = Math.max(1, Math.round(ROOMS / 2))
+const RELAY: RelayOptions = {
+  warmupMs: 1000,
+  windowMs: num('window', 5000),
+  ratePerHost: num('rate', 190),
+  burst: 50,
+  inflight: num('inflight', 32)
+}
+const RELAY_LIMIT = { capacity: num('relay-capacity', 400), refillPerSecond: num('relay-refill', 200) }
+const PROFILE = process.argv.includes('--profile')
+const ROUNDS = num('rounds', 3)
+
+interface CaseSpec { id: string, label: string, server: ServerKind, transport: Transport, auth: boolean }
+const ALL_CASES: CaseSpec[] = [
+  { id: 'baseline', label: 'baseline sio', server: 'baseline', transport: 'socket.io', auth: false },
+  { id: 'sio', label: 'ours sio', server: 'netplay', transport: 'socket.io', auth: false },
+  { id: 'sio-auth', label: 'ours sio+auth', server: 'netplay', transport: 'socket.io', auth: true },
+  { id: 'ws', label: 'ours ws', server: 'netplay', transport: 'websocket', auth: false },
+  { id: 'ws-auth', label: 'ours ws+auth', server: 'netplay', transport: 'websocket', auth: true }
+]
+const wanted = flag('cases')?.split(',')
+const CASES = wanted === undefined ? ALL_CASES : ALL_CASES.filter((c) => wanted.includes(c.id))
+
+// ---------- server child ----------
+
+class ServerChild {
+  readonly child: ChildProcess
+  readonly ready: Promise<{ port: number, limits: unknown }>
+  readonly #pending = new Map<number, (reply: ServerReply) => void>()
+  #nextId = 1
+  #exited = false
+
+  constructor (spec: CaseSpec) {
+    const execArgv = ['--expose-gc']
+    const scriptArgs: string[] = []
+    if (PROFILE) {
+      mkdirSync(PROFILE_DIR, { recursive: true })
+      const name = `${spec.id}-${Date.now()}.cpuprofile`
+      execArgv.push('--cpu-prof', '--cpu-prof-interval=250', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${name}`)
+      scriptArgs.push('--marks-file', join(PROFILE_DIR, `${name}.marks.json`))
+    }
+    const args = [...execArgv, SERVER_SCRIPT, spec.server, ...(spec.auth ? ['--auth'] : []),
+      '--relay-capacity', String(RELAY_LIMIT.capacity), '--relay-refill', String(RELAY_LIMIT.refillPerSecond), ...scriptArgs]
+    this.child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'pipe', 'ipc'] })
+    this.child.stderr?.on('data', (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n')) {
+        // Expected in the auth-off cases; anything else the server logs (warn and up) is shown.
+        if (line.trim() === '' || line.includes('netplay auth is disabled')) continue
+        process.stderr.write(`[server ${spec.id}] ${line.slice(0, 400)}\n`)
+      }
+    })
+    this.ready = new Promise((resolve, reject) => {
+      this.child.once('exit', (code) => {
+        this.#exited = true
+        reject(new Error(`server exited with code ${code}`))
+        for (const settle of this.#pending.values()) settle({ id: 0, ok: false, error: 'server exited' })
+      })
+      this.child.on('message', (message: ServerReply & { ready?: boolean, port?: number, limits?: unknown }) => {
+        if (message.ready === true) {
+          resolve({ port: message.port as number, limits: message.limits })
+          return
+        }
+        const settle = this.#pending.get(message.id)
+        this.#pending.delete(message.id)
+        settle?.(message)
+      })
+    })
+    this.ready.catch(() => {})
+  }
+
+  async request<T> (op: 'rss' | 'mint' | 'stats' | 'mark' | 'exit', count?: number, name?: string): Promise<T> {
+    if (this.#exited) throw new Error('server exited')
+    const id = this.#nextId++
+    const reply = await new Promise<ServerReply>((resolve) => {
+      this.#pending.set(id, resolve)
+      this.child.send({ id, op, ...(count !== undefined ? { count } : {}), ...(name !== undefined ? { name } : {}) })
+    })
+    if (!reply.ok) throw new Error(reply.error)
+    return reply.data as T
+  }
+
+  /** Asks the server to close (so --cpu-prof writes its profile), then makes sure it is gone. */
+  async stop (): Promise<void> {
+    if (this.#exited) return
+    const gone = new Promise<void>((resolve) => this.child.once('exit', () => resolve()))
+    this.request('exit').catch(() => {})
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000)
+    await gone
+    clearTimeout(timer)
+  }
+
+  kill (): void {
+    if (!this.#exited) this.child.kill('SIGKILL')
+  }
+}
+
+const live = new Set<ServerChild>()
+function killAll (): void { for (const server of live) server.kill() }
+process.on('exit', killAll)
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    killAll()
+    process.exit(130)
+  })
+}
+
+// ---------- one case ----------
+
+/** CPU seconds of the whole machine (all processes), from /proc/stat; undefined off Linux. */
+function machineBusySeconds (): number | undefined {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]?.trim().split(/\s+/).slice(1).map(Number) ?? []
+    const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields
+    return (user + nice + system + irq + softirq + steal) / 100
+  } catch {
+    return undefined
+  }
+}
+
+interface PhaseMark { server: ServerStats, clientCpu: NodeJS.CpuUsage, clientElu: EventLoopUtilization, machine: number | undefined, at: number }
+interface PhaseLoad {
+  wallSec: number
+  serverCpuSec: number
+  serverElu: number
+  clientCpuSec: number
+  clientElu: number
+  /** Cores used by every other process on the machine during the phase (other benches, tests, builds). */
+  otherCores: number | undefined
+}
+
+async function mark (server: ServerChild, name: string): Promise<PhaseMark> {
+  if (PROFILE) await server.request('mark', undefined, name)
+  return { server: await server.request<ServerStats>('stats'), clientCpu: process.cpuUsage(), clientElu: performance.eventLoopUtilization(), machine: machineBusySeconds(), at: performance.now() }
+}
+
+async function loadSince (server: ServerChild, a: PhaseMark, name: string): Promise<PhaseLoad> {
+  const b = await mark(server, name)
+  const wallSec = (b.at - a.at) / 1000
+  const serverCpuSec = ((b.server.cpu.user - a.server.cpu.user) + (b.server.cpu.system - a.server.cpu.system)) / 1e6
+  const active = b.server.elu.active - a.server.elu.active
+  const idle = b.server.elu.idle - a.server.elu.idle
+  const clientCpuSec = ((b.clientCpu.user - a.clientCpu.user) + (b.clientCpu.system - a.clientCpu.system)) / 1e6
+  const machine = a.machine === undefined || b.machine === undefined ? undefined : b.machine - a.machine
+  return {
+    wallSec,
+    serverCpuSec,
+    serverElu: active / (active + idle),
+    clientCpuSec,
+    clientElu: performance.eventLoopUtilization(b.clientElu, a.clientElu).utilization,
+    otherCores: machine === undefined ? undefined : Math.max(0, (machine - serverCpuSec - clientCpuSec) / wallSec)
+  }
+}
+
+interface CaseResult {
+  spec: CaseSpec
+  limits?: unknown
+  connectMs?: number
+  join?: JoinResult
+  joinLoad?: PhaseLoad
+  rssBefore?: RssSample
+  rssAfter?: RssSample
+  /** After MARGINAL_ROOMS more rooms joined and idle (allocator and V8 already grown). */
+  rssMarginal?: RssSample
+  relay?: RelayResult
+  relayLoad?: PhaseLoad
+  drops?: Record<string, number>
+  error?: string
+}
+
+async function runCase (spec: CaseSpec, result: CaseResult, groups: RoomGroup[], server: ServerChild): Promise<void> {
+  const { port, limits } = await server.ready
+  result.limits = limits
+  const players = ROOMS * 4
+  const warmRooms = 2
+  let tokens: string[] | undefined
+  let warmTokens: string[] | undefined
+  let marginalTokens: string[] | undefined
+  if (spec.auth) {
+    // Minted before anything is timed; each player gets its own identity.
+    const minted = await server.request<string[]>('mint', players + warmRooms * 4 + MARGINAL_ROOMS * 4)
+    tokens = minted.slice(0, players)
+    warmTokens = minted.slice(players, players + warmRooms * 4)
+    marginalTokens = minted.slice(players + warmRooms * 4)
+  }
+
+  // Warm-up: a couple of rooms go through the whole flow first, so the
+  // "before" RSS already includes code that is loaded on first use.
+  const warm = new RoomGroup({ transport: spec.transport, port, rooms: warmRooms, tag: 'w', connectConcurrency: 8, timeoutMs: 10_000, ...(warmTokens !== undefined ? { tokens: warmTokens } : {}) })
+  groups.push(warm)
+  const warmConnect = await warm.connect()
+  if (warmConnect.failed > 0) throw new Error(`warm-up connect failed: ${warmConnect.firstError}`)
+  const warmJoin = await warm.join()
+  if (warmJoin.errors > 0) throw new Error(`warm-up join failed: ${warmJoin.firstError}`)
+  await warm.relay({ ...RELAY, warmupMs: 200, windowMs: 300 })
+  await warm.close()
+  await sleep(500)
+
+  result.rssBefore = await server.request<RssSample>('rss')
+
+  const group = new RoomGroup({ transport: spec.transport, port, rooms: ROOMS, tag: 'b', connectConcurrency: CONNECT_CONCURRENCY, timeoutMs: 30_000, ...(tokens !== undefined ? { tokens } : {}) })
+  groups.push(group)
+  const connected = await group.connect()
+  result.connectMs = connected.ms
+  if (connected.failed > 0) throw new Error(`${connected.failed}/${players} connections failed: ${connected.firstError}`)
+
+  await sleep(300)
+  let start = await mark(server, 'join-start')
+  result.join = await group.join()
+  result.joinLoad = await loadSince(server, start, 'join-end')
+
+  await sleep(IDLE_SETTLE_MS)
+  result.rssAfter = await server.request<RssSample>('rss')
+
+  // Marginal cost: more rooms on a server whose heap and allocator have
+  // already grown, which is closer to what one more idle player costs.
+  const extra = new RoomGroup({ transport: spec.transport, port, rooms: MARGINAL_ROOMS, tag: 'm', connectConcurrency: CONNECT_CONCURRENCY, timeoutMs: 30_000, ...(marginalTokens !== undefined ? { tokens: marginalTokens } : {}) })
+  groups.push(extra)
+  const extraConnect = await extra.connect()
+  if (extraConnect.failed > 0) throw new Error(`marginal connect failed: ${extraConnect.firstError}`)
+  if ((await extra.join()).errors === 0) {
+    await sleep(IDLE_SETTLE_MS)
+    result.rssMarginal = await server.request<RssSample>('rss')
+  }
+  // The relay runs with the 250 rooms of the spec only.
+  await extra.close()
+  await sleep(500)
+
+  if (result.join.errors === 0) {
+    start = await mark(server, 'relay-start')
+    result.relay = await group.relay(RELAY)
+    result.relayLoad = await loadSince(server, start, 'relay-end')
+  }
+  result.drops = (await server.request<ServerStats>('stats')).drops
+}
+
+async function runCaseBounded (spec: CaseSpec): Promise<CaseResult> {
+  const result: CaseResult = { spec }
+  const groups: RoomGroup[] = []
+  const server = new ServerChild(spec)
+  live.add(server)
+  let timer: NodeJS.Timeout | undefined
+  try {
+    await Promise.race([
+      runCase(spec, result, groups, server),
+      new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error(`case timed out after ${CASE_TIMEOUT_MS} ms`)), CASE_TIMEOUT_MS) })
+    ])
+  } catch (err) {
+    result.error = (err as Error).message
+  } finally {
+    clearTimeout(timer)
+    for (const group of groups) await group.close().catch(() => {})
+    await server.stop()
+    live.delete(server)
+  }
+  return result
+}
+
+// ---------- report ----------
+
+function percentile (values: number[], p: number): number | undefined {
+  if (values.length === 0) return undefined
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p / 100 * sorted.length) - 1))]
+}
+
+function median (values: Array<number | undefined>): number | undefined {
+  const present = values.filter((v): v is number => v !== undefined && Number.isFinite(v))
+  return present.length === 0 ? undefined : percentile(present, 50)
+}
+
+const KB = 1024
+const MB = 1024 * 1024
+const seats = (r: CaseResult): number | undefined =>
+  r.join === undefined || r.join.errors > 0 ? undefined : r.join.open.length + r.join.join.length
+const seatsPerSec = (r: CaseResult): number | undefined => {
+  const n = seats(r)
+  return n === undefined || r.join === undefined ? undefined : n / (r.join.wallMs / 1000)
+}
+const seatsPerCpuSec = (r: CaseResult): number | undefined => {
+  const n = seats(r)
+  return n === undefined || r.joinLoad === undefined ? undefined : n / r.joinLoad.serverCpuSec
+}
+const relayPerSec = (r: CaseResult): number | undefined => r.relay?.deliveriesPerSec
+const relayPerCpuSec = (r: CaseResult): number | undefined =>
+  r.relay === undefined || r.relayLoad === undefined ? undefined : r.relay.phaseDelivered / r.relayLoad.serverCpuSec
+const rssDelta = (r: CaseResult): number | undefined =>
+  r.rssBefore === undefined || r.rssAfter === undefined ? undefined : r.rssAfter.rss - r.rssBefore.rss
+const rssPerConnKb = (r: CaseResult): number | undefined => {
+  const d = rssDelta(r)
+  return d === undefined ? undefined : d / (ROOMS * 4) / KB
+}
+const sub = (a: number | undefined, b: number | undefined): number | undefined => a === undefined || b === undefined ? undefined : a - b
+
+type Row = [label: string, value: (r: CaseResult) => number | undefined, digits: number, unit?: '%']
+const ROWS: Row[] = [
+  ['connect all, bounded ramp (s)', (r) => r.connectMs === undefined ? undefined : r.connectMs / 1000, 2],
+  ['open-room ack p50 (ms)', (r) => r.join && percentile(r.join.open, 50), 1],
+  ['open-room ack p99 (ms)', (r) => r.join && percentile(r.join.open, 99), 1],
+  ['join-room ack p50 (ms)', (r) => r.join && percentile(r.join.join, 50), 1],
+  ['join-room ack p99 (ms)', (r) => r.join && percentile(r.join.join, 99), 1],
+  ['room ready p50 (ms)', (r) => r.join && percentile(r.join.roomReady, 50), 1],
+  ['room ready p99 (ms)', (r) => r.join && percentile(r.join.roomReady, 99), 1],
+  ['join errors', (r) => r.join?.errors, 0],
+  ['joins/s (open+join acks / wall)', seatsPerSec, 0],
+  ['joins per server CPU-second', seatsPerCpuSec, 0],
+  ['server CPU, join (cores)', (r) => r.joinLoad && r.joinLoad.serverCpuSec / r.joinLoad.wallSec, 2],
+  ['server event loop busy, join', (r) => r.joinLoad?.serverElu, 0, '%'],
+  ['client event loop busy, join', (r) => r.joinLoad?.clientElu, 0, '%'],
+  ['other processes, join (cores)', (r) => r.joinLoad?.otherCores, 2],
+  ['server RSS before (MB)', (r) => r.rssBefore && r.rssBefore.rss / MB, 1],
+  ['server RSS all idle (MB)', (r) => r.rssAfter && r.rssAfter.rss / MB, 1],
+  ['RSS / idle connection (KB)', rssPerConnKb, 1],
+  ['RSS / conn, marginal +' + String(MARGINAL_ROOMS * 4) + ' (KB)', (r) => { const d = sub(r.rssMarginal?.rss, r.rssAfter?.rss); return d === undefined ? undefined : d / (MARGINAL_ROOMS * 4) / KB }, 1],
+  ['RSS / room (KB)', (r) => { const d = rssDelta(r); return d === undefined ? undefined : d / ROOMS / KB }, 1],
+  ['heap used+external / conn (KB)', (r) => { const d = sub(r.rssAfter && r.rssAfter.heapUsed + r.rssAfter.external, r.rssBefore && r.rssBefore.heapUsed + r.rssBefore.external); return d === undefined ? undefined : d / (ROOMS * 4) / KB }, 1],
+  ['relay deliveries/s (window)', relayPerSec, 0],
+  ['relay deliveries per server CPU-s', relayPerCpuSec, 0],
+  ['relay host sends/s (window)', (r) => r.relay?.sentPerSec, 0],
+  ['relay rooms with lost messages', (r) => r.relay?.stalledRooms, 0],
+  ['server CPU, relay (cores)', (r) => r.relayLoad && r.relayLoad.serverCpuSec / r.relayLoad.wallSec, 2],
+  ['server event loop busy, relay', (r) => r.relayLoad?.serverElu, 0, '%'],
+  ['client event loop busy, relay', (r) => r.relayLoad?.clientElu, 0, '%'],
+  ['other processes, relay (cores)', (r) => r.relayLoad?.otherCores, 2],
+  ['rate-limit drops (all limits)', (r) => r.drops === undefined ? undefined : Object.values(r.drops).reduce((a, b) => a + b, 0), 0]
+]
+
+function fmt (value: number | undefined, digits: number, unit?: '%'): string {
+  if (value === undefined || !Number.isFinite(value)) return '-'
+  if (unit === '%') return `${Math.round(value * 100)}%`
+  return value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+}
+
+/** Median over rounds of one metric of one case. */
+function agg (rounds: CaseResult[][], caseIndex: number, value: (r: CaseResult) => number | undefined): number | undefined {
+  return median(rounds.map((round) => round[caseIndex]).filter((r): r is CaseResult => r !== undefined && r.error === undefined).map(value))
+}
+
+function printTable (rounds: CaseResult[][]): void {
+  const header = ['', ...CASES.map((c) => c.label)]
+  const body = ROWS.map(([label, value, digits, unit]) => [label, ...CASES.map((_, i) => fmt(agg(rounds, i, value), digits, unit))])
+  const widths = header.map((_, col) => Math.max(...[header, ...body].map((row) => (row[col] ?? '').length)))
+  const line = (row: string[]): string => row.map((cell, col) => col === 0 ? cell.padEnd(widths[col] ?? 0) : cell.padStart(widths[col] ?? 0)).join('  ')
+  console.log(line(header))
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '))
+  for (const row of body) console.log(line(row))
+  for (const [n, round] of rounds.entries()) for (const r of round) if (r.error !== undefined) console.log(`! round ${n + 1}, ${r.spec.label}: ${r.error}`)
+}
+
+function printRatios (rounds: CaseResult[][]): void {
+  const baseIndex = CASES.findIndex((c) => c.id === 'baseline')
+  const show = (value: number | undefined): string => value === undefined ? '-' : value.toFixed(2)
+  const verdict = (value: number | undefined, target: number): string => value === undefined ? '?' : value >= target ? 'meets' : 'MISSES'
+  // The ratio of each round (same machine state), then the median over rounds.
+  const ratio = (caseIndex: number, value: (r: CaseResult) => number | undefined): number | undefined =>
+    median(rounds.map((round) => {
+      const ours = round[caseIndex]
+      const base = round[baseIndex]
+      if (ours?.error !== undefined || base?.error !== undefined || ours === undefined || base === undefined) return undefined
+      const a = value(ours)
+      const b = value(base)
+      return a === undefined || b === undefined ? undefined : a / b
+    }))
+  if (baseIndex !== -1) {
+    console.log('\nours / baseline (median of per-round ratios)   joins/s   relay/s   | per server CPU-s: joins  relay   target')
+    for (const [i, spec] of CASES.entries()) {
+      if (spec.server === 'baseline') continue
+      const target = spec.transport === 'socket.io' ? 0.8 : 2
+      const j = ratio(i, seatsPerSec)
+      const d = ratio(i, relayPerSec)
+      const jc = ratio(i, seatsPerCpuSec)
+      const dc = ratio(i, relayPerCpuSec)
+      console.log(`  ${spec.label.padEnd(44)} ${show(j).padStart(8)} ${show(d).padStart(9)}   |${show(jc).padStart(24)} ${show(dc).padStart(6)}   >= ${target}: joins ${verdict(j, target)}, relay ${verdict(d, target)}`)
+    }
+  }
+  console.log('RSS per idle connection (target <= 30 KB):')
+  for (const [i, spec] of CASES.entries()) {
+    const kb = agg(rounds, i, rssPerConnKb)
+    if (kb === undefined) continue
+    console.log(`  ${spec.label.padEnd(44)} ${kb.toFixed(1).padStart(8)} KB  ${spec.server === 'baseline' ? '(baseline)' : verdict(kb <= 30 ? 1 : 0, 1)}`)
+  }
+}
+
+async function main (): Promise<void> {
+  const started = performance.now()
+  console.log(`rooms-load: ${ROOMS} rooms x 4 players = ${ROOMS * 4} connections per case, 127.0.0.1, family A payloads, Node ${process.version}, ${availableParallelism()} CPUs, ${ROUNDS} round(s) (median shown)`)
+  console.log(`  clients: all in this process (1 client process; each server alone in its own child process); connect ramp: at most ${CONNECT_CONCURRENCY} handshakes in flight (joins are not bounded: every room opens at once, its guests join on the open ack)`)
+  console.log('  socket.io clients: transports [\'websocket\'], forceNew (one connection each); websocket clients: ws to /ws, frames { id, event, data }')
+  console.log(`  relay: each host paced to <= ${RELAY.ratePerHost} msg/s (burst ${RELAY.burst}), <= ${RELAY.inflight} in flight per room; ${RELAY.warmupMs} ms warm-up, ${RELAY.windowMs} ms counted window; offered ceiling ${(ROOMS * RELAY.ratePerHost * 3).toLocaleString('en-US')} deliveries/s`)
+  console.log(`  our server: per-connection relay limit ${RELAY_LIMIT.capacity} burst / ${RELAY_LIMIT.refillPerSecond}/s, signaling limit default; per-IP http limit lifted to 1e6 (every client shares 127.0.0.1); auth cases: HS256 read tokens from app.netplay.auth.mint, minted before timing`)
+  const rounds: CaseResult[][] = []
+  for (let round = 0; round < ROUNDS; round++) {
+    const results: CaseResult[] = []
+    for (const spec of CASES) {
+      process.stderr.write(`round ${round + 1}/${ROUNDS}: ${spec.label}...\n`)
+      results.push(await runCaseBounded(spec))
+      await sleep(500)
+    }
+    rounds.push(results)
+  }
+  const limits = rounds[0]?.find((r) => r.spec.server === 'netplay')?.limits
+  if (limits !== undefined) console.log(`  limits reported by our server: ${JSON.stringify(limits)}`)
+  console.log('')
+  printTable(rounds)
+  printRatios(rounds)
+  console.log(`\n${((performance.now() - started) / 1000).toFixed(0)} s. Reproduce: npx node bench/rooms-load.bench.ts   (or: npm run bench)`)
+  if (PROFILE) console.log(`CPU profiles of the server children (figures above are slowed by profiling): ${PROFILE_DIR}\n  summarise one phase: npx node bench/lib/cpuprofile-top.ts <file.cpuprofile> --phase join|relay`)
+}
+
+main().then(() => process.exit(0), (err: unknown) => {
+  console.error(err)
+  killAll()
+  process.exit(1)
+})
