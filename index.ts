@@ -13,6 +13,7 @@ import rooms, { type RoomsOptionsInput } from './plugins/rooms/index.ts'
 import signaling, { type SignalingOptionsInput } from './plugins/signaling/index.ts'
 import cluster, { type ClusterOptionsInput } from './plugins/cluster/index.ts'
 import ops, { type OpsOptionsInput } from './plugins/ops/index.ts'
+import datachannelGuard, { type GuardOptionsInput } from './plugins/datachannel-guard/index.ts'
 
 export interface NetplayOptions {
   /** Route prefix for every netplay route (e.g. `/netplay`). */
@@ -26,6 +27,8 @@ export interface NetplayOptions {
   signaling?: SignalingOptionsInput | false
   /** `false` leaves rooms out. */
   rooms?: RoomsOptionsInput | false
+  /** Input and relay validation (needs rooms); `false` leaves it out. */
+  datachannelGuard?: GuardOptionsInput | false
   /** Several nodes on one Redis (needs rooms; `redis` defaults to the shared one). Off unless given. */
   cluster?: Omit<ClusterOptionsInput, 'redis'> & { redis?: RedisOption }
   /** Health, readiness, metrics and graceful drain; `false` leaves them out. */
@@ -51,7 +54,10 @@ async function netplay (app: FastifyInstance, options: NetplayOptions): Promise<
   await app.register(auth, withRedis({ prefix, ...authOptions }))
   if (options.signaling !== false) {
     await app.register(signaling, { prefix, ...options.signaling })
-    if (options.rooms !== false) await app.register(rooms, withRedis({ prefix, ...options.rooms }))
+    if (options.rooms !== false) {
+      await app.register(rooms, withRedis({ prefix, ...options.rooms }))
+      if (options.datachannelGuard !== false) await app.register(datachannelGuard, options.datachannelGuard ?? {})
+    }
   }
   if (options.cluster !== undefined) {
     const clusterRedis = options.cluster.redis ?? redis
@@ -80,3 +86,4 @@ export { default as signaling } from './plugins/signaling/index.ts'
 export { default as rooms } from './plugins/rooms/index.ts'
 export { default as cluster } from './plugins/cluster/index.ts'
 export { default as ops } from './plugins/ops/index.ts'
+export { default as datachannelGuard } from './plugins/datachannel-guard/index.ts'

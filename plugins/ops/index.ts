@@ -53,6 +53,7 @@ async function ops (app: FastifyInstance, input: OpsOptionsInput): Promise<void>
   sample(new Gauge({ name: `${p}connections`, help: 'Live signaling connections', registers: [], collect () { this.set(np.signaling?.connectionCount ?? 0) } }))
   sample(new Gauge({ name: `${p}auth_failures_total`, help: 'Authentication failures by reason', labelNames: ['reason'], registers: [], collect () { setAll(this, np.auth?.stats().failures) } }))
   sample(new Gauge({ name: `${p}rate_limit_drops_total`, help: 'Requests and messages refused by a rate limit, by limit', labelNames: ['limit'], registers: [], collect () { setAll(this, np.rateLimit?.stats().drops) } }))
+  sample(new Gauge({ name: `${p}input_rejects_total`, help: 'Inputs and relayed messages refused by the data-channel guard, by reason', labelNames: ['reason'], registers: [], collect () { setAll(this, np.datachannelGuard?.stats().rejects) } }))
   sample(new Gauge({ name: `${p}abuse_strikes_total`, help: 'Abuse strikes (invalid messages, drops, rejected inputs) by reason', labelNames: ['reason'], registers: [], collect () { setAll(this, np.rateLimit?.stats().strikes) } }))
 
   np.signaling?.onEventHandled((event, seconds, ok) => {

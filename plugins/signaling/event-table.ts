@@ -59,12 +59,20 @@ export interface SignalingEvent<S extends TSchema = TSchema> {
 
 export type AckResult = { ok: true, data: unknown } | { ok: false, error: EventError }
 
+/**
+ * A check another plugin adds to an event (e.g. the data-channel guard on
+ * `data-message`): runs after schema validation, before the handler; a
+ * returned reason refuses the message and counts as an invalid message.
+ */
+export type EventGuard = (payload: unknown, connection: Connection) => string | null
+
 /** Told after a handler answered: how long it took and whether it succeeded (metrics). */
 export type EventHandledListener = (event: string, seconds: number, ok: boolean) => void
 
 interface CompiledEvent {
   definition: SignalingEvent
   check: (value: unknown) => boolean
+  guards: EventGuard[]
   limit: string
   ack: AckStyle
 }
@@ -96,6 +104,7 @@ export class EventTable {
     const compiled: CompiledEvent = {
       definition: event as unknown as SignalingEvent,
       check: (value) => validator.Check(value),
+      guards: [],
       limit: event.limit ?? 'signaling',
       ack: event.ack ?? 'error-first'
     }
@@ -109,6 +118,14 @@ export class EventTable {
   freeze (): void { this.#frozen = true }
 
   onHandled (listener: EventHandledListener): void { this.#handled.push(listener) }
+
+  /** Adds a guard to a defined event (during registration only). */
+  addGuard (name: string, guard: EventGuard): void {
+    if (this.#frozen) throw new TableFrozenError(name)
+    const event = this.#events.get(name)
+    if (event === undefined) throw new UnknownEventError()
+    event.guards.push(guard)
+  }
 
   names (): string[] { return [...this.#events.keys()] }
 
@@ -144,6 +161,14 @@ export class EventTable {
       this.#strike(connection, guard.invalid, 'invalid_payload')
       reply({ ok: false, error: coded(new InvalidPayloadError()) })
       return
+    }
+    for (const check of event.guards) {
+      const reason = check(data, connection)
+      if (reason !== null) {
+        this.#strike(connection, guard.invalid, `rejected:${reason}`)
+        reply({ ok: false, error: new EventError('FST_NETPLAY_SIGNALING_REJECTED', reason) })
+        return
+      }
     }
     if (this.#handled.length > 0) reply = this.#timed(name, reply)
     try {

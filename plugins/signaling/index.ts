@@ -8,7 +8,7 @@ import type { Server as SocketIoServer } from 'socket.io'
 import type { TSchema } from 'typebox'
 import { PACKAGE, netplayNamespace } from '../../lib/netplay.ts'
 import { optionsParser } from '../../lib/options.ts'
-import { EventTable, type Connection, type EventHandledListener, type SignalingEvent } from './event-table.ts'
+import { EventTable, type Connection, type EventGuard, type EventHandledListener, type SignalingEvent } from './event-table.ts'
 import { WebsocketAlreadyRegisteredError } from './errors.ts'
 import { ConnectionHub, type ConnectionListener, type DisconnectListener } from './hub.ts'
 import { SignalingOptions, type SignalingOptionsInput } from './schema.ts'
@@ -24,6 +24,8 @@ export interface SignalingApi {
   readonly connectionCount: number
   onConnect (listener: ConnectionListener): void
   onDisconnect (listener: DisconnectListener): void
+  /** Adds a check to a defined event, run before its handler (during registration). */
+  guard (event: string, check: EventGuard): void
   /** Called after each handled event with its duration in seconds and outcome (metrics). */
   onEventHandled (listener: EventHandledListener): void
   /** The Socket.IO server (null when disabled), e.g. to add an adapter. */
@@ -73,6 +75,7 @@ async function signaling (app: FastifyInstance, input: SignalingOptionsInput): P
     onConnect: (listener) => hub.onConnect(listener),
     onDisconnect: (listener) => hub.onDisconnect(listener),
     onEventHandled: (listener) => table.onHandled(listener),
+    guard: (event, check) => table.addGuard(event, check),
     io
   }
 }

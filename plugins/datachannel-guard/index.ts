@@ -1,0 +1,73 @@
+// `datachannel-guard`: every input message validated and bound to its
+// sender's seat before it reaches the host. Today it guards the Socket.IO
+// `data-message` relay of P2P rooms (size, known shapes, owner-only kinds,
+// seat-bound sync inputs) and hands out per-sender InputGuards; the SFU
+// plugin will put one in front of each guest's input DataProducer.
+import fp from 'fastify-plugin'
+import type { FastifyInstance } from 'fastify'
+import { PACKAGE, netplayNamespace } from '../../lib/netplay.ts'
+import { guardConfig, InputGuard, validateDataMessage, type GuardConfig, type InputGuardInit, type RelayVerdict } from './guard.ts'
+import type { GuardOptionsInput } from './schema.ts'
+
+export interface DatachannelGuardApi {
+  readonly config: GuardConfig
+  /** A guard for one input sender, with the rate-limit plugin's `data` bucket and abuse counters. */
+  inputGuard (init: Pick<InputGuardInit, 'seat' | 'userid' | 'protocol' | 'label'>): InputGuard
+  /** Checks one relayed `data-message` from a room member. */
+  checkRelay (payload: unknown, sender: { isOwner: boolean, seat: number | null }): RelayVerdict
+  /** Refusals by reason (inputs and relayed messages), for metrics. */
+  stats (): { rejects: Record<string, number> }
+}
+
+declare module '../../lib/netplay.ts' {
+  interface NetplayDecorators {
+    datachannelGuard: DatachannelGuardApi
+  }
+}
+
+async function datachannelGuard (app: FastifyInstance, input: GuardOptionsInput): Promise<void> {
+  const config = guardConfig(input)
+  const tally = new Map<string, number>()
+  const { rateLimit, rooms, signaling } = app.netplay
+
+  const checkRelay = (payload: unknown, sender: { isOwner: boolean, seat: number | null }): RelayVerdict => {
+    const verdict = validateDataMessage(payload, config, sender)
+    if (!verdict.ok) tally.set(`relay:${verdict.reason}`, (tally.get(`relay:${verdict.reason}`) ?? 0) + 1)
+    return verdict
+  }
+
+  // Only room members relay (rooms refuses the rest with "not in room"); the
+  // guard needs the member's seat and ownership, which only rooms knows.
+  signaling.guard('data-message', (payload, connection) => {
+    const bound = rooms.bindingOf(connection.id)
+    if (bound === undefined) return null
+    const verdict = checkRelay(payload, { isOwner: bound.room.ownerUserid === bound.member.userid, seat: bound.member.slot })
+    return verdict.ok ? null : verdict.reason
+  })
+
+  netplayNamespace(app).datachannelGuard = {
+    config,
+    inputGuard: (init) => new InputGuard({
+      ...init,
+      config,
+      bucket: rateLimit.bucket('data'),
+      invalid: rateLimit.abuseCounter(config.options.invalidLimit),
+      drops: rateLimit.abuseCounter(config.options.dropLimit),
+      tally
+    }),
+    checkRelay,
+    stats: () => ({ rejects: Object.fromEntries(tally) })
+  }
+}
+
+export default fp(datachannelGuard, {
+  fastify: '5.x',
+  name: `${PACKAGE}/datachannel-guard`,
+  dependencies: [`${PACKAGE}/rate-limit`, `${PACKAGE}/signaling`, `${PACKAGE}/rooms`]
+})
+
+export { USERID_MISMATCH, checkDataProducerUserid, InputGuard, validateDataMessage } from './guard.ts'
+export { GuardOptions, type GuardOptionsInput } from './schema.ts'
+export { turnCredentials, verifyTurnCredentials } from './turn.ts'
+export * from './codecs.ts'
+export * from './errors.ts'
