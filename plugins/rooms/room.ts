@@ -157,9 +157,9 @@ export class Room {
   }
 
   /** What family B reads from `join-room` and `request-room-state`. */
-  state (): Record<string, unknown> {
+  state (users = this.usersMap()): Record<string, unknown> {
     return {
-      users: this.usersMap(),
+      users,
       netplay_mode: this.netplayMode,
       room_phase: this.roomPhase,
       game_id: this.gameId,

@@ -13,6 +13,9 @@ import { singleNode, type NodeRef, type RoomDirectory, type RoomRegistry } from 
 import { Room, SPECTATOR_SLOT, sanitizeExtra, styleOf, type ClientStyle, type Member, type RoomSettings } from './room.ts'
 import type { RoomsOptions } from './schema.ts'
 
+/** room-player-joined/left are EmulatorJS-SFU events; upstream clients ignore them, so they are not sent there. */
+const SFU_ONLY = (member: Member): boolean => member.style !== 'upstream'
+
 export type RoomClosedListener = (room: Room, reason: string) => void
 export type MemberRemovedListener = (room: Room, member: Member, reason: string) => void
 
@@ -211,8 +214,8 @@ export class RoomService {
       // Gone while the password was checked: seating it would hold a seat nobody frees.
       if (!this.#live(connection)) return null
     }
-    this.#admit(room, connection, { userid, name, extra, style })
-    return style === 'sfu' ? room.state() : room.usersMap()
+    const users = this.#admit(room, connection, { userid, name, extra, style })
+    return style === 'sfu' ? room.state(users) : users
   }
 
   /** Whether a connection is still open (its disconnect has not been handled yet). */
@@ -220,12 +223,15 @@ export class RoomService {
     return this.#signaling.connection(connection.id) === connection
   }
 
-  /** Seats (or re-seats) a joining identity. Synchronous: checks first, then one change. */
-  #admit (room: Room, connection: Connection, who_: { userid: string, name: string, extra: Record<string, unknown>, style: ClientStyle }): void {
+  /**
+   * Seats (or re-seats) a joining identity. Synchronous: checks first, then
+   * one change. Returns the users map it broadcast, which is also the ack.
+   */
+  #admit (room: Room, connection: Connection, who_: { userid: string, name: string, extra: Record<string, unknown>, style: ClientStyle }): Record<string, Record<string, unknown>> {
     const { userid, style, extra } = who_
     const existing = room.members.get(userid)
     if (existing !== undefined) {
-      if (existing.connectionId === connection.id) return
+      if (existing.connectionId === connection.id) return room.usersMap()
       if (existing.connectionId !== null) {
         // A live socket holds this identity. With a proven identity the new
         // socket takes over (network switch); without auth it is a clash.
@@ -240,8 +246,7 @@ export class RoomService {
       existing.graceUntil = undefined
       existing.connectionId = connection.id
       this.#bindings.set(connection.id, { room, userid })
-      this.#broadcastUsers(room)
-      return
+      return this.#broadcastUsers(room)
     }
     const wantsSpectator = extra.is_spectator === true || extra.player_slot === SPECTATOR_SLOT
     let slot: number | null = null
@@ -258,8 +263,8 @@ export class RoomService {
     }
     this.#leaveCurrent(connection, 'joined another room')
     this.#seat(room, connection, { ...who_, slot })
-    this.#emitRoom(room, 'room-player-joined', { userid, socketId: connection.id, player_slot: slot ?? SPECTATOR_SLOT, netplay_username: who_.name }, connection.id)
-    this.#broadcastUsers(room)
+    this.#emitRoom(room, 'room-player-joined', { userid, socketId: connection.id, player_slot: slot ?? SPECTATOR_SLOT, netplay_username: who_.name }, connection.id, SFU_ONLY)
+    return this.#broadcastUsers(room)
   }
 
   #checkCompatible (room: Room, extra: Record<string, unknown>): void {
@@ -339,7 +344,7 @@ export class RoomService {
       return
     }
     if (room.ownerUserid === member.userid) room.ownerUserid = room.nextOwner()
-    this.#emitRoom(room, 'room-player-left', { userid: member.userid, socketId: member.connectionId })
+    this.#emitRoom(room, 'room-player-left', { userid: member.userid, socketId: member.connectionId }, undefined, SFU_ONLY)
     this.#broadcastUsers(room)
     this.#published(room)
   }
@@ -374,9 +379,9 @@ export class RoomService {
     if (connectionId !== null) this.#signaling.connection(connectionId)?.emit(event, data)
   }
 
-  #emitRoom (room: Room, event: string, data: unknown, exceptConnectionId?: string): void {
+  #emitRoom (room: Room, event: string, data: unknown, exceptConnectionId?: string, to?: (member: Member) => boolean): void {
     for (const member of room.members.values()) {
-      if (member.connectionId !== null && member.connectionId !== exceptConnectionId) this.emitTo(member.connectionId, event, data)
+      if (member.connectionId !== null && member.connectionId !== exceptConnectionId && (to === undefined || to(member))) this.emitTo(member.connectionId, event, data)
     }
   }
 
@@ -384,8 +389,10 @@ export class RoomService {
     this.#emitRoom(room, event, data, exceptConnectionId)
   }
 
-  #broadcastUsers (room: Room): void {
-    this.#emitRoom(room, 'users-updated', room.usersMap())
+  #broadcastUsers (room: Room): Record<string, Record<string, unknown>> {
+    const users = room.usersMap()
+    this.#emitRoom(room, 'users-updated', users)
+    return users
   }
 
   refreshUsers (room: Room): void {

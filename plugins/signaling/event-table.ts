@@ -127,8 +127,6 @@ export class EventTable {
     event.guards.push(guard)
   }
 
-  names (): string[] { return [...this.#events.keys()] }
-
   ackStyle (name: string): AckStyle { return this.#events.get(name)?.ack ?? 'error-first' }
 
   guard (): ConnectionGuard {

@@ -18,17 +18,9 @@ export class ConnectionHub {
   readonly #connections = new Map<string, Connection>()
   readonly #onConnect: ConnectionListener[] = []
   readonly #onDisconnect: DisconnectListener[] = []
-  readonly #events: Set<string>
-
-  constructor (events: Set<string>) {
-    this.#events = events
-  }
-
   get size (): number { return this.#connections.size }
 
   get (id: string): Connection | undefined { return this.#connections.get(id) }
-
-  knows (event: string): boolean { return this.#events.has(event) }
 
   onConnect (listener: ConnectionListener): void { this.#onConnect.push(listener) }
 

@@ -44,11 +44,9 @@ async function signaling (app: FastifyInstance, input: SignalingOptionsInput): P
   const options = parseOptions(input)
   if (app.hasDecorator('websocketServer')) throw new WebsocketAlreadyRegisteredError()
   const table = new EventTable(app.netplay.rateLimit, app.log, options.maxInvalidMessages)
-  const eventNames = new Set<string>()
-  const hub = new ConnectionHub(eventNames)
+  const hub = new ConnectionHub()
   app.addHook('onReady', async () => {
     table.freeze()
-    for (const name of table.names()) eventNames.add(name)
   })
 
   // Both transports upgrade on one server. Socket.IO's engine takes upgrades
