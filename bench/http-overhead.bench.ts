@@ -12,10 +12,13 @@
 //            only (memory store, no auth): what the limit, request id and
 //            error scope cost on their own
 //   memory   the same route through `netplayRoutes`, with the netplay aggregate
-//            (auth + rate-limit, memory store) and
+//            reduced to auth + rate-limit (memory store) and
 //            `app.netplay.auth.requireIdentity()` as preHandler; every request
 //            carries a valid HS256 read token in Authorization
 //   redis    the same with the rate-limit store on a redis-server started here
+//   defaults the memory case with the aggregate's other defaults left on
+//            (signaling, rooms, datachannel-guard, ops): what the HTTP route
+//            pays for plugins it does not use
 // The `http` limit is lifted to 1e9/1e9 so the figures measure overhead, not
 // refusals (the 2xx count shows it). The server's event-loop utilisation over
 // the window is printed: near 100% means the server, not autocannon, is the
@@ -37,12 +40,13 @@ import netplay from '../index.ts'
 import { netplayRoutes } from '../lib/http.ts'
 import rateLimit from '../plugins/rate-limit/index.ts'
 
-type CaseId = 'bare' | 'limit' | 'memory' | 'redis'
+type CaseId = 'bare' | 'limit' | 'memory' | 'redis' | 'defaults'
 const CASES: Array<{ id: CaseId, label: string }> = [
   { id: 'bare', label: '(a) bare Fastify' },
   { id: 'limit', label: '(a+) netplayRoutes, limit only' },
   { id: 'memory', label: '(b) netplay, memory store' },
-  { id: 'redis', label: '(c) netplay, Redis store' }
+  { id: 'redis', label: '(c) netplay, Redis store' },
+  { id: 'defaults', label: '(d) netplay defaults, memory' }
 ]
 const SECRET = 'bench-secret-0123456789abcdef0123456789'
 const OVERHEAD_TARGET = 0.10
@@ -69,7 +73,9 @@ async function serverFor (id: CaseId, redisUrl: string | undefined): Promise<Fas
   await app.register(netplay, {
     auth: { secrets: [SECRET] },
     ...(id === 'redis' ? { redis: redisUrl as string } : {}),
-    rateLimit: LIFTED
+    rateLimit: LIFTED,
+    // (b) and (c) measure auth + rate-limit; (d) keeps the aggregate's defaults.
+    ...(id === 'defaults' ? {} : { signaling: false, ops: false })
   })
   await netplayRoutes(app, {}, (scope) => {
     scope.get('/ping', { preHandler: app.netplay.auth.requireIdentity() }, async () => ({ ok: true }))
@@ -287,7 +293,8 @@ async function main (): Promise<void> {
   console.log(`(a+)/(a) = ${limitOnly.toFixed(3)}  overhead ${((1 - limitOnly) * 100).toFixed(1)}%  (rate limit + request id + error scope, no auth)`)
   console.log(`(b)/(a) = ${memory.toFixed(3)}  overhead ${((1 - memory) * 100).toFixed(1)}%  target <= ${OVERHEAD_TARGET * 100}%: ${1 - memory <= OVERHEAD_TARGET ? 'meets' : 'MISSES'}`)
   console.log(`(c)/(a) = ${redisRatio.toFixed(3)}  overhead ${((1 - redisRatio) * 100).toFixed(1)}%  (one Redis round trip per request; no target)`)
-  console.log(`server CPU per request over (a): (a+) +${(cpu('limit') - cpu('bare')).toFixed(1)} µs, (b) +${(cpu('memory') - cpu('bare')).toFixed(1)} µs (${(cpu('memory') / cpu('bare')).toFixed(2)}x), (c) +${(cpu('redis') - cpu('bare')).toFixed(1)} µs (${(cpu('redis') / cpu('bare')).toFixed(2)}x)`)
+  console.log(`(d)/(a) = ${(rps('defaults') / rps('bare')).toFixed(3)}  (the aggregate's defaults: signaling, rooms, guard and ops registered too)`)
+  console.log(`server CPU per request over (a): (a+) +${(cpu('limit') - cpu('bare')).toFixed(1)} µs, (b) +${(cpu('memory') - cpu('bare')).toFixed(1)} µs (${(cpu('memory') / cpu('bare')).toFixed(2)}x), (c) +${(cpu('redis') - cpu('bare')).toFixed(1)} µs (${(cpu('redis') / cpu('bare')).toFixed(2)}x), (d) +${(cpu('defaults') - cpu('bare')).toFixed(1)} µs`)
   if (PROFILE) console.log(`CPU profiles: ${PROFILE_DIR}`)
   console.log(`reproduce: npx node bench/http-overhead.bench.ts --seconds ${SECONDS} --warmup ${WARMUP_SECONDS} --rounds ${ROUNDS} --connections ${CONNECTIONS}`)
 }
