@@ -21,7 +21,8 @@ const MAX_NAME = 64
 
 export function identityFrom (mode: UseridMode, iss: string, sub: string, kind: TokenKind, name?: unknown): Identity {
   const display = typeof name === 'string' && name.trim() !== '' ? name.trim() : sub
-  return { sub, userid: useridFor(mode, iss, sub), name: display.slice(0, MAX_NAME), tokenKind: kind, issuer: iss }
+  // Frozen: one identity may be shared by every request presenting the same token.
+  return Object.freeze({ sub, userid: useridFor(mode, iss, sub), name: display.slice(0, MAX_NAME), tokenKind: kind, issuer: iss })
 }
 
 /** RomM's `type` claim: `sfu:write` is one-time; `sfu:read` and legacy `sfu` are read tokens. */

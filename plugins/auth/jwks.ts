@@ -67,6 +67,11 @@ export class JwksKeySet {
     return (kid === undefined ? this.#onlyKey() : this.#keys.get(kid)) ?? null
   }
 
+  /** Whether a key is still in the last good key set (no fetch). */
+  hasKey (kid: string | undefined): boolean {
+    return (kid === undefined ? this.#onlyKey() : this.#keys.get(kid)) !== undefined
+  }
+
   #onlyKey (): PublicKeyEntry | undefined {
     // A token without kid is accepted only when the issuer publishes exactly one key.
     return this.#keys.size === 1 ? this.#keys.values().next().value : undefined

@@ -46,6 +46,10 @@ export const AuthOptions = Type.Object({
   audience: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())])),
   clockSkewMs: Ms(5000, 'Allowed clock difference for exp/nbf/iat.', 300_000),
   maxTokenBytes: Type.Integer({ minimum: 256, maximum: 65536, default: 8192 }),
+  verifiedTokens: Type.Object({
+    max: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 10_000, description: 'Read tokens remembered as verified (0 turns the cache off).' }),
+    ttlMs: Ms(60_000, 'Longest time a verified read token is trusted without re-verifying (never past its exp).', 3_600_000)
+  }, { additionalProperties: false, default: {} }),
   jwks: Type.Object({
     cooldownMs: Ms(30_000, 'Minimum time between refetches of one issuer on unknown kid.', 3_600_000),
     timeoutMs: Ms(5000, 'JWKS fetch timeout.', 60_000),
@@ -68,7 +72,8 @@ export const AuthOptions = Type.Object({
 }, { additionalProperties: false })
 
 export type AuthOptions = Static<typeof AuthOptions>
-export type AuthOptionsInput = Partial<Omit<AuthOptions, 'issuers' | 'jwks' | 'tokenSources' | 'mint' | 'romm'>> & {
+export type AuthOptionsInput = Partial<Omit<AuthOptions, 'issuers' | 'jwks' | 'tokenSources' | 'mint' | 'romm' | 'verifiedTokens'>> & {
+  verifiedTokens?: Partial<AuthOptions['verifiedTokens']>
   issuers?: Array<Omit<TrustedIssuer, 'algorithms'> & Partial<Pick<TrustedIssuer, 'algorithms'>>>
   jwks?: Partial<AuthOptions['jwks']>
   tokenSources?: Partial<AuthOptions['tokenSources']>

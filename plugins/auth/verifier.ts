@@ -7,6 +7,7 @@
 // `alg: none` is never accepted. A failure carries a `reason` code for the
 // audit log; the client only sees a generic 401 (or 503 when a backend is down).
 import { createDecoder, createVerifier, TokenError } from 'fast-jwt'
+import { LRUCache } from 'lru-cache'
 import type { Identity, TokenKind } from '../../lib/netplay.ts'
 import type { OneTimeTokenStore } from '../../lib/stores/one-time-tokens.ts'
 import { InvalidTokenError, TokenUsedError, VerifierUnavailableError, WriteTokenRequiredError } from './errors.ts'
@@ -36,6 +37,8 @@ interface DecodedToken {
   header: { alg?: unknown, kid?: unknown }
   payload: Record<string, unknown>
 }
+
+interface VerifiedToken { identity: Identity, kid: string | undefined }
 
 type VerifyFn = (token: string) => Promise<Record<string, unknown>>
 
@@ -75,12 +78,17 @@ export class TokenVerifier {
   readonly jwks = new Map<string, JwksKeySet>()
   readonly #remote: AuthOptions['romm']
   readonly #userid: UseridMode
+  readonly #verified: LRUCache<string, VerifiedToken> | null
+  readonly #own: OwnKeys | undefined
 
   constructor ({ options, store, own }: VerifierDeps) {
     this.#options = options
     this.#store = store
     this.#remote = options.romm
     this.#userid = options.userid
+    this.#own = own
+    const { max, ttlMs } = options.verifiedTokens
+    this.#verified = max > 0 && ttlMs > 0 ? new LRUCache({ max, ttl: ttlMs }) : null
     const base = { clockTolerance: options.clockSkewMs, requiredClaims: ['exp', 'sub'] }
     // fast-jwt checks `allowedAud` only on tokens that carry `aud`: a configured
     // audience must also make the claim required, or dropping it would pass.
@@ -151,6 +159,15 @@ export class TokenVerifier {
    * consumes it; `need: 'read'` accepts any valid token and consumes nothing.
    */
   async verify (token: string, need: TokenKind): Promise<Identity> {
+    // A client presents the same read token again and again (EmulatorJS
+    // polls /list every second): a token verified here recently is not
+    // verified again. Only tokens we verified ourselves are kept (RomM's
+    // remote check is not), never longer than their exp or the cache TTL,
+    // and a write still consumes its jti every time.
+    if (need === 'read' && this.#verified !== null) {
+      const hit = this.#verified.get(token)
+      if (hit !== undefined && this.#keyStillTrusted(hit)) return hit.identity
+    }
     if (Buffer.byteLength(token) > this.#options.maxTokenBytes) throw new AuthFailure('too_large', new InvalidTokenError())
     let decoded: DecodedToken
     try {
@@ -182,7 +199,21 @@ export class TokenVerifier {
       }
       throw new AuthFailure(reasonOf(err), new InvalidTokenError(), iss)
     }
-    return this.#identityFromClaims(iss as string, claims, need)
+    const identity = await this.#identityFromClaims(iss as string, claims, need)
+    if (this.#verified !== null && typeof claims.exp === 'number') {
+      const ttl = Math.min(this.#options.verifiedTokens.ttlMs, claims.exp * 1000 - Date.now())
+      const kid = typeof header.kid === 'string' ? header.kid : undefined
+      if (ttl > 0) this.#verified.set(token, { identity, kid }, { ttl })
+    }
+    return identity
+  }
+
+  /** A remembered token stays trusted only while the key that signed it is still published (rotation, revocation). */
+  #keyStillTrusted ({ identity, kid }: VerifiedToken): boolean {
+    if (this.#own !== undefined && identity.issuer === this.#own.issuer && this.#own.algorithm !== 'HS256') {
+      return this.#own.publicKey(kid) !== undefined
+    }
+    return this.jwks.get(identity.issuer)?.hasKey(kid) ?? true
   }
 
   async #identityFromClaims (iss: string, claims: Record<string, unknown>, need: TokenKind): Promise<Identity> {
