@@ -38,7 +38,8 @@ async function ops (app: FastifyInstance, input: OpsOptionsInput): Promise<void>
   const checks = new Map<string, ReadinessCheck>()
   let draining = false
   checks.set('draining', () => draining ? 'node is shutting down' : null)
-  if (np.cluster !== undefined) checks.set('redis', () => np.cluster.healthy ? null : 'cluster registry cannot reach Redis')
+  // Its own name: the aggregate adds a `redis` PING check, which must not replace this one.
+  if (np.cluster !== undefined) checks.set('cluster', () => np.cluster.healthy ? null : 'cluster heartbeats are not reaching Redis')
 
   const registry = new Registry()
   const p = options.metrics.prefix
