@@ -93,7 +93,9 @@ async function ops (app: FastifyInstance, input: OpsOptionsInput): Promise<void>
 
   // Drain on close: stop taking rooms, leave the cluster, tell every client,
   // give them a moment, then let the other plugins close their connections.
-  app.addHook('preClose', async () => {
+  // With signaling present this must run before its transports close the
+  // connections (a preClose of ours added after theirs would find none).
+  const drain = async (): Promise<void> => {
     draining = true
     const deadline = Date.now() + options.drainTimeoutMs
     np.cluster?.drain()
@@ -106,7 +108,9 @@ async function ops (app: FastifyInstance, input: OpsOptionsInput): Promise<void>
     const pause = told === 0 ? 0 : Math.min(options.drainNoticeMs, Math.max(0, deadline - Date.now()))
     const bounded = new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref())
     await Promise.race([Promise.all([leaving, new Promise((resolve) => setTimeout(resolve, pause))]), bounded])
-  })
+  }
+  if (np.signaling !== undefined) np.signaling.onClosing(drain)
+  else app.addHook('preClose', drain)
 
   netplayNamespace(app).ops = {
     addReadinessCheck: (name, check) => { checks.set(name, check) },

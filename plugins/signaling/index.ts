@@ -28,6 +28,8 @@ export interface SignalingApi {
   guard (event: string, check: EventGuard): void
   /** Called after each handled event with its duration in seconds and outcome (metrics). */
   onEventHandled (listener: EventHandledListener): void
+  /** Runs on `app.close()` before the transports close any connection (awaited, in order): the last chance to reach clients. */
+  onClosing (listener: () => Promise<void> | void): void
   /** The Socket.IO server (null when disabled), e.g. to add an adapter. */
   readonly io: SocketIoServer | null
 }
@@ -48,6 +50,10 @@ async function signaling (app: FastifyInstance, input: SignalingOptionsInput): P
   app.addHook('onReady', async () => {
     table.freeze()
   })
+  // preClose hooks run in the order they were added: this one comes before
+  // the transports', which close every connection.
+  const closing: Array<() => Promise<void> | void> = []
+  app.addHook('preClose', async () => { for (const listener of closing) await listener() })
 
   // Both transports upgrade on one server. Socket.IO's engine takes upgrades
   // on its own path; every other upgrade is handed to @fastify/websocket
@@ -73,6 +79,7 @@ async function signaling (app: FastifyInstance, input: SignalingOptionsInput): P
     onConnect: (listener) => hub.onConnect(listener),
     onDisconnect: (listener) => hub.onDisconnect(listener),
     onEventHandled: (listener) => table.onHandled(listener),
+    onClosing: (listener) => { closing.push(listener) },
     guard: (event, check) => table.addGuard(event, check),
     io
   }
