@@ -43,6 +43,24 @@ declare module '../../lib/netplay.ts' {
   }
 }
 
+/** A per-owner bucket whose refusals count in `stats().drops` like the shared limits' (signaling and data-channel drops are most of them). */
+class CountedBucket extends TokenBucket {
+  readonly #name: string
+  readonly #drops: Map<string, number>
+
+  constructor (limit: LimitOptions, name: string, drops: Map<string, number>) {
+    super(limit)
+    this.#name = name
+    this.#drops = drops
+  }
+
+  override tryTake (cost = 1, now = Date.now()): boolean {
+    if (super.tryTake(cost, now)) return true
+    this.#drops.set(this.#name, (this.#drops.get(this.#name) ?? 0) + 1)
+    return false
+  }
+}
+
 const parseOptions = optionsParser('rate-limit', RateLimitOptions)
 const parseLimit = optionsParser('rate-limit.limits', LimitOptions)
 
@@ -112,7 +130,7 @@ async function rateLimit (app: FastifyInstance, input: RateLimitOptionsInput): P
     bodyLimit: options.bodyLimit,
     limit: limitOf,
     take,
-    bucket: (name) => new TokenBucket(limitOf(name)),
+    bucket: (name) => new CountedBucket(limitOf(name), name, drops),
     abuseCounter: (limit = options.abuse.maxDrops) => new AbuseCounter(limit, strikes),
     httpHook,
     stats: () => ({ drops: Object.fromEntries(drops), strikes: Object.fromEntries(strikes), degraded })
