@@ -17,7 +17,10 @@ t.test('a full node redirects open-room to a live node, and answers "server full
 
   const alice = await connectTo(t, small.url, { token: romm.read('alice') })
   await hostRoom(alice, 'First Room')
-  t.ok(await waitFor('the roomy node to see the small one', async () => 'First Room' in await listOf(roomy, lister), 2000))
+  // The small node must have seen the roomy one in a heartbeat: a room of the roomy node in its list proves it.
+  const dave = await connectTo(t, roomy.url, { token: romm.read('dave') })
+  await hostRoom(dave, 'Roomy Lobby')
+  await waitFor('the small node to see the roomy one', async () => 'Roomy Lobby' in await listOf(small, lister), 2000)
 
   const bobToken = romm.read('bob')
   const bobOnSmall = await connectTo(t, small.url, { token: bobToken })
