@@ -1,6 +1,7 @@
 // `signaling`: one event table served over Socket.IO (for EmulatorJS
 // clients) and a plain WebSocket protocol, on the host's own server.
 import { EventEmitter } from 'node:events'
+import type { Duplex } from 'node:stream'
 import fp from 'fastify-plugin'
 import fastifyWebsocket from '@fastify/websocket'
 import type { FastifyInstance } from 'fastify'
@@ -56,20 +57,35 @@ async function signaling (app: FastifyInstance, input: SignalingOptionsInput): P
   app.addHook('preClose', async () => { for (const listener of closing) await listener() })
 
   // Both transports upgrade on one server. Socket.IO's engine takes upgrades
-  // on its own path; every other upgrade is handed to @fastify/websocket
-  // through this emitter, so neither swallows the other's.
+  // on its own path; the plain WebSocket route's upgrades are handed to
+  // @fastify/websocket through this emitter, so neither swallows the
+  // other's; any other upgrade is answered 404 and closed here.
   const upgrades = new EventEmitter()
   const socketIoPath = options.socketIo.path.endsWith('/') ? options.socketIo.path : `${options.socketIo.path}/`
-  const onUpgrade = (request: { url?: string }, socket: unknown, head: unknown): void => {
-    if (options.socketIo.enabled && (request.url ?? '').startsWith(socketIoPath)) return
-    upgrades.emit('upgrade', request, socket, head)
+  const websocketPath = options.prefix + options.websocket.path
+  const onUpgrade = (request: { url?: string }, socket: Duplex, head: unknown): void => {
+    const url = request.url ?? ''
+    if (options.socketIo.enabled && url.startsWith(socketIoPath)) return
+    const path = url.split('?', 1)[0]
+    if (options.websocket.enabled && (path === websocketPath || path === `${websocketPath}/`)) {
+      upgrades.emit('upgrade', request, socket, head)
+      return
+    }
+    socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
   }
   app.server.on('upgrade', onUpgrade)
   app.addHook('onClose', async () => { app.server.off('upgrade', onUpgrade) })
 
-  await app.register(fastifyWebsocket, { options: { server: upgrades as never, maxPayload: options.maxMessageBytes } })
   const io = options.socketIo.enabled ? attachSocketIo(app, options, table, hub) : null
-  if (options.websocket.enabled) await registerWebSocketRoute(app, options, table, hub)
+  if (options.websocket.enabled) {
+    // @fastify/websocket hooks every request and wraps every route handler
+    // of the context it is registered in; kept in a context of its own, it
+    // touches the /ws route only, not the host's routes.
+    await app.register(async (scope) => {
+      await scope.register(fastifyWebsocket, { options: { server: upgrades as never, maxPayload: options.maxMessageBytes } })
+      await registerWebSocketRoute(scope, options, table, hub)
+    })
+  }
 
   netplayNamespace(app).signaling = {
     define: (event) => table.define(event),

@@ -8,13 +8,12 @@
 // request as coming from one user, as it would not in production.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { once } from 'node:events'
 import { Agent, request as httpRequest } from 'node:http'
-import { createServer } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createSigner } from 'fast-jwt'
 import { io } from 'socket.io-client'
-import { Inbox, connected, type IoClient } from './netplay-clients.ts'
+import { asIoClient, connected, type IoClient } from './netplay-clients.ts'
+import { freePort } from './redis.ts'
 
 interface Teardown { teardown (fn: () => unknown): void }
 
@@ -35,16 +34,6 @@ let nextHost = Math.floor(Math.random() * 1000) * 50
 export function clientAddress (): string {
   const k = nextHost++ % 15_000_000
   return `127.${1 + Math.floor(k / 62_500) % 250}.${Math.floor(k / 250) % 250}.${1 + k % 250}`
-}
-
-export async function freePort (): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  await once(server, 'close')
-  return port
 }
 
 // ---- nodes ----
@@ -245,31 +234,10 @@ export async function connectTo (t: Teardown, url: string, options: ClientOption
     ...({ agent, localAddress: from } as object),
     ...(options.token !== undefined ? { auth: { token: options.token } } : {})
   })
-  const inbox = new Inbox()
-  socket.onAny((event: string, data: unknown) => inbox.add(event, data))
-  socket.on('connect_error', (err) => inbox.add('connect_error', err))
-  socket.on('disconnect', (reason) => inbox.add('disconnect', reason))
-  const client: IoClient = {
-    socket,
-    inbox,
-    get id () { return socket.id ?? '' },
-    ack (event, payload, timeoutMs = 5000) {
-      return new Promise((resolve, reject) => {
-        socket.timeout(timeoutMs).emit(event, payload, (err: Error | null, ...args: unknown[]) => {
-          if (err !== null) reject(new Error(`no ack for "${event}": ${err.message}`))
-          else resolve(args)
-        })
-      })
-    },
-    async call (event, payload, timeoutMs) {
-      const [err, data] = await client.ack(event, payload, timeoutMs)
-      return { err, data }
-    },
-    close () {
-      socket.disconnect()
-      agent.destroy()
-    }
-  }
+  const client = asIoClient(socket, () => {
+    socket.disconnect()
+    agent.destroy()
+  })
   t.teardown(() => client.close())
   await connected(client)
   return client

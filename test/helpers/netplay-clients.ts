@@ -93,17 +93,8 @@ export interface IoClient {
   close (): void
 }
 
-/** A socket.io-client connection with reconnection off (a test reconnects by opening a new client). */
-export async function ioClient (server: NetplayServer, options: IoClientOptions = {}): Promise<IoClient> {
-  const socket = io(server.url + (options.namespace ?? ''), {
-    path: options.path ?? '/socket.io',
-    transports: options.transports ?? ['polling', 'websocket'],
-    reconnection: false,
-    forceNew: true,
-    timeout: 5000,
-    ...(options.token !== undefined ? { auth: { token: options.token } } : {}),
-    ...(options.headers !== undefined ? { extraHeaders: options.headers } : {})
-  })
+/** Wraps a socket.io-client socket: an inbox of everything pushed, promisified acks, and `close`. */
+export function asIoClient (socket: Socket, close: () => void): IoClient {
   const inbox = new Inbox()
   socket.onAny((event: string, data: unknown) => inbox.add(event, data))
   socket.on('connect_error', (err) => inbox.add('connect_error', err))
@@ -124,8 +115,23 @@ export async function ioClient (server: NetplayServer, options: IoClientOptions 
       const [err, data] = await client.ack(event, payload, timeoutMs)
       return { err, data }
     },
-    close () { socket.disconnect() }
+    close
   }
+  return client
+}
+
+/** A socket.io-client connection with reconnection off (a test reconnects by opening a new client). */
+export async function ioClient (server: NetplayServer, options: IoClientOptions = {}): Promise<IoClient> {
+  const socket = io(server.url + (options.namespace ?? ''), {
+    path: options.path ?? '/socket.io',
+    transports: options.transports ?? ['polling', 'websocket'],
+    reconnection: false,
+    forceNew: true,
+    timeout: 5000,
+    ...(options.token !== undefined ? { auth: { token: options.token } } : {}),
+    ...(options.headers !== undefined ? { extraHeaders: options.headers } : {})
+  })
+  const client = asIoClient(socket, () => { socket.disconnect() })
   server.track(client)
   if (options.wait ?? true) await connected(client)
   return client
