@@ -300,8 +300,7 @@ export class ClusterRegistry {
     pipeline.hdel(this.#key(`rooms:${this.nodeId}`), key)
     pipeline.netplayRelease(this.#key(`claim:${key}`), this.nodeId)
     pipeline.publish(this.#key('events'), JSON.stringify({ op: 'delete', nodeId: this.nodeId, key } satisfies RegistryEvent))
-      .exec()
-      .catch((err: unknown) => { this.#resync = true; this.#warn(err, 'cluster room removal failed') })
+    pipeline.exec().catch((err: unknown) => { this.#resync = true; this.#warn(err, 'cluster room removal failed') })
   }
 
   /**
