@@ -45,6 +45,9 @@ async function ops (app: FastifyInstance, input: OpsOptionsInput): Promise<void>
   const p = options.metrics.prefix
   collectDefaultMetrics({ register: registry, prefix: p })
   const joins = new Counter({ name: `${p}joins_total`, help: 'Room joins answered, by outcome', labelNames: ['outcome'], registers: [registry] })
+  // Label children bound once: a labelled inc() hashes its labels on every call (7% of a join in the load bench's profile).
+  const joinsOk = joins.labels('ok')
+  const joinsRefused = joins.labels('refused')
   const joinLatency = new Histogram({ name: `${p}join_duration_seconds`, help: 'join-room handling time', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1], registers: [registry] })
   const inputLatency = new Histogram({ name: `${p}input_relay_duration_seconds`, help: 'Input relay latency guest -> host through the guard', buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05], registers: [registry] })
   // Figures the plugins already keep are read at scrape time, not copied on every event.
@@ -59,7 +62,8 @@ async function ops (app: FastifyInstance, input: OpsOptionsInput): Promise<void>
 
   np.signaling?.onEventHandled((event, seconds, ok) => {
     if (event !== 'join-room') return
-    joins.inc({ outcome: ok ? 'ok' : 'refused' })
+    const outcome = ok ? joinsOk : joinsRefused
+    outcome.inc()
     joinLatency.observe(seconds)
   })
 
