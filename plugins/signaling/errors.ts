@@ -7,6 +7,6 @@ export const DuplicateEventError = defineError<[string]>('FST_NETPLAY_SIGNALING_
 export const TableFrozenError = defineError<[string]>('FST_NETPLAY_SIGNALING_TABLE_FROZEN', 'event "%s" defined after the server started; define events during registration', 500)
 export const WebsocketAlreadyRegisteredError = defineError(
   'FST_NETPLAY_SIGNALING_WEBSOCKET_REGISTERED',
-  '@fastify/websocket is already registered: let the signaling plugin register it (it routes Socket.IO and plain WebSocket upgrades apart), and use app.websocketServer / `websocket: true` routes as usual',
+  '@fastify/websocket is registered where netplay signaling is: its upgrade listener would also answer the Socket.IO and /ws upgrades. Register netplay in a context without it (signaling runs its own @fastify/websocket for /ws only)',
   500
 )
