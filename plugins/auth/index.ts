@@ -2,7 +2,7 @@
 // against the configured key sources, consumes one-time write tokens, and
 // attaches an Identity to requests and sockets. Optionally mints tokens.
 import fp from 'fastify-plugin'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import { audit } from '../../lib/audit.ts'
 import { netplayRoutes } from '../../lib/http.ts'
 import { PACKAGE, netplayNamespace, type Identity, type TokenKind } from '../../lib/netplay.ts'
@@ -33,7 +33,7 @@ export interface AuthApi {
   /** Finds and verifies the token of a request or handshake; null when auth is off. */
   authenticate (carrier: TokenCarrier, options?: AuthenticateOptions): Promise<Identity | null>
   /** preHandler hook that sets `request.netplayIdentity` or answers 401/403/503. */
-  requireIdentity (options?: Pick<AuthenticateOptions, 'need'>): (request: FastifyRequest) => Promise<void>
+  requireIdentity (options?: Pick<AuthenticateOptions, 'need'>): (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void
   /** Issuer mode: mints a read token or a one-time write token. */
   mint (input: MintInput): Promise<MintedToken>
   /** Issuer mode with an asymmetric key: starts signing with a new key, returns its kid. */
@@ -112,8 +112,23 @@ async function auth (app: FastifyInstance, input: AuthOptionsInput): Promise<voi
     tokenFrom: (carrier) => tokenFrom(carrier, options.tokenSources),
     verify,
     authenticate,
-    requireIdentity: ({ need } = {}) => async (request) => {
-      request.netplayIdentity = await authenticate(request, { need: need ?? 'read', ip: request.ip })
+    // A callback hook: a token verified recently is found with one lookup
+    // and the request goes on without waiting on a promise (every netplay
+    // request passes here).
+    requireIdentity: ({ need = 'read' } = {}) => (request, _reply, done) => {
+      if (need === 'read' && options.enabled) {
+        const token = tokenFrom(request, options.tokenSources)
+        const known = token === null ? undefined : verifier.remembered(token)
+        if (known !== undefined) {
+          request.netplayIdentity = known
+          done()
+          return
+        }
+      }
+      authenticate(request, { need, ip: request.ip }).then((identity) => {
+        request.netplayIdentity = identity
+        done()
+      }, done)
     },
     mint,
     rotateKey: () => {

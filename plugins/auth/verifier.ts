@@ -154,6 +154,12 @@ export class TokenVerifier {
     return this.#routes.size > 0 || this.#remote !== undefined
   }
 
+  /** A read token verified here recently and still trusted, without any work beyond a lookup. */
+  remembered (token: string): Identity | undefined {
+    const hit = this.#verified?.get(token)
+    return hit !== undefined && this.#keyStillTrusted(hit) ? hit.identity : undefined
+  }
+
   /**
    * Verifies a token. `need: 'write'` demands a one-time write token and
    * consumes it; `need: 'read'` accepts any valid token and consumes nothing.
@@ -164,9 +170,9 @@ export class TokenVerifier {
     // verified again. Only tokens we verified ourselves are kept (RomM's
     // remote check is not), never longer than their exp or the cache TTL,
     // and a write still consumes its jti every time.
-    if (need === 'read' && this.#verified !== null) {
-      const hit = this.#verified.get(token)
-      if (hit !== undefined && this.#keyStillTrusted(hit)) return hit.identity
+    if (need === 'read') {
+      const known = this.remembered(token)
+      if (known !== undefined) return known
     }
     if (Buffer.byteLength(token) > this.#options.maxTokenBytes) throw new AuthFailure('too_large', new InvalidTokenError())
     let decoded: DecodedToken

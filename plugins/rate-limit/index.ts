@@ -2,7 +2,7 @@
 // data channels, behind one `take(limit, key, cost)`; abuse counters that
 // tell a transport when to cut a connection off.
 import fp from 'fastify-plugin'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import { AbuseCounter } from '../../lib/abuse.ts'
 import { errorBody } from '../../lib/errors.ts'
 import { PACKAGE, netplayNamespace } from '../../lib/netplay.ts'
@@ -33,7 +33,7 @@ export interface RateLimitApi {
   /** An abuse counter for one connection; `maxDrops` by default. */
   abuseCounter (limit?: number): AbuseCounter
   /** onRequest hook limiting a route per client IP (honours `trustProxy`). Netplay routes use it already. */
-  readonly httpHook: ((request: FastifyRequest, reply: FastifyReply) => Promise<void>) | undefined
+  readonly httpHook: ((request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void) | undefined
   stats (): RateLimitStats
 }
 
@@ -84,47 +84,62 @@ async function rateLimit (app: FastifyInstance, input: RateLimitOptionsInput): P
     return limit
   }
 
-  async function take (name: string, key: string, cost = 1): Promise<TakeResult> {
-    const limit = limitOf(name)
-    let result: TakeResult
-    if (limit.scope === 'local') {
-      result = memory.takeSync(name, limit, key, cost)
-    } else {
-      try {
-        result = await shared.take(name, limit, key, cost)
-      } catch (err) {
-        const now = Date.now()
-        if (now - lastWarnMs > 10_000) {
-          lastWarnMs = now
-          app.log.warn({ limit: name, failOpen: limit.failOpen, err: { message: (err as Error).message } }, 'rate limit store unreachable')
-        }
-        if (!limit.failOpen) throw new RateLimitUnavailableError()
-        degraded++
-        return { allowed: true, remaining: 0, retryAfterMs: 0, resetMs: 0 }
-      }
-    }
+  function counted (name: string, result: TakeResult): TakeResult {
     if (!result.allowed) drops.set(name, (drops.get(name) ?? 0) + 1)
     return result
   }
 
+  /** Takes synchronously when the bucket lives in this process (local limits, or the memory store); null when it lives in Redis. */
+  function takeHere (name: string, limit: LimitOptions, key: string, cost: number): TakeResult | null {
+    if (limit.scope !== 'local' && redis !== null) return null
+    return counted(name, memory.takeSync(name, limit, key, cost))
+  }
+
+  async function take (name: string, key: string, cost = 1): Promise<TakeResult> {
+    const limit = limitOf(name)
+    const here = takeHere(name, limit, key, cost)
+    if (here !== null) return here
+    try {
+      return counted(name, await shared.take(name, limit, key, cost))
+    } catch (err) {
+      const now = Date.now()
+      if (now - lastWarnMs > 10_000) {
+        lastWarnMs = now
+        app.log.warn({ limit: name, failOpen: limit.failOpen, err: { message: (err as Error).message } }, 'rate limit store unreachable')
+      }
+      if (!limit.failOpen) throw new RateLimitUnavailableError()
+      degraded++
+      return { allowed: true, remaining: 0, retryAfterMs: 0, resetMs: 0 }
+    }
+  }
+
   const httpLimit = options.http ? limitOf('http') : undefined
+  const answer = (reply: FastifyReply, limit: LimitOptions, result: TakeResult, done: HookHandlerDoneFunction): void => {
+    reply.header('RateLimit-Limit', limit.capacity)
+    reply.header('RateLimit-Remaining', result.remaining)
+    reply.header('RateLimit-Reset', Math.ceil(result.resetMs / 1000))
+    if (result.allowed) {
+      done()
+      return
+    }
+    reply.header('Retry-After', Math.max(1, Math.ceil(result.retryAfterMs / 1000)))
+    reply.code(429).send(errorBody(new RateLimitedError()))
+  }
+  // A callback hook: with the memory store the request never waits on a
+  // promise (this runs on every netplay request); with Redis it waits on one.
   const httpHook = httpLimit === undefined
     ? undefined
-    : async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-      let result: TakeResult
-      try {
-        result = await take('http', request.ip)
-      } catch (err) {
-        return reply.code(503).send(errorBody(err))
+    : (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
+        const here = takeHere('http', httpLimit, request.ip, 1)
+        if (here !== null) {
+          answer(reply, httpLimit, here, done)
+          return
+        }
+        take('http', request.ip).then(
+          (result) => answer(reply, httpLimit, result, done),
+          (err: unknown) => { reply.code(503).send(errorBody(err)) }
+        )
       }
-      reply.header('RateLimit-Limit', httpLimit.capacity)
-      reply.header('RateLimit-Remaining', result.remaining)
-      reply.header('RateLimit-Reset', Math.ceil(result.resetMs / 1000))
-      if (!result.allowed) {
-        reply.header('Retry-After', Math.max(1, Math.ceil(result.retryAfterMs / 1000)))
-        return reply.code(429).send(errorBody(new RateLimitedError()))
-      }
-    }
 
   netplayNamespace(app).rateLimit = {
     bodyLimit: options.bodyLimit,
