@@ -389,10 +389,28 @@ export class RoomService {
     this.#emitRoom(room, event, data, exceptConnectionId)
   }
 
+  /**
+   * Announces a room's members. Announcements are coalesced per room until
+   * the current I/O phase ends (setImmediate): a burst of joins or
+   * reconnects in one room sends each member one users-updated with the
+   * final state instead of one per change. Returns the map as it is now,
+   * for the caller's ack.
+   */
   #broadcastUsers (room: Room): Record<string, Record<string, unknown>> {
-    const users = room.usersMap()
-    this.#emitRoom(room, 'users-updated', users)
-    return users
+    this.#usersDue.add(room)
+    if (!this.#usersFlushScheduled) {
+      this.#usersFlushScheduled = true
+      setImmediate(this.#flushUsers)
+    }
+    return room.usersMap()
+  }
+
+  readonly #usersDue = new Set<Room>()
+  #usersFlushScheduled = false
+  readonly #flushUsers = (): void => {
+    this.#usersFlushScheduled = false
+    for (const room of this.#usersDue) if (!room.closed) this.#emitRoom(room, 'users-updated', room.usersMap())
+    this.#usersDue.clear()
   }
 
   refreshUsers (room: Room): void {
