@@ -41,14 +41,15 @@ async function cluster (app: FastifyInstance, input: ClusterOptionsInput): Promi
   // Pub/sub needs a connection of its own; this plugin made it, so it closes it.
   const subscriber = await connectRedis(app, { ...redis.options, lazyConnect: true, enableOfflineQueue: true }, 'netplay-cluster-events')
   let draining = false
+  const load = (): { rooms: number, seats: number } => {
+    let count = 0
+    let seats = 0
+    for (const room of rooms.all()) { count++; seats += room.current }
+    return { rooms: count, seats }
+  }
 
   const registry = new ClusterRegistry(redis, subscriber, { nodeId, keyPrefix: options.keyPrefix, heartbeatMs: options.heartbeatMs, leaseMs: options.leaseMs }, {
-    info: () => {
-      let seats = 0
-      let count = 0
-      for (const room of rooms.all()) { count++; seats += room.current }
-      return { nodeId, url: options.publicUrl, draining, capacity: options.capacity, rooms: count, seats, connections: app.netplay.signaling.connectionCount }
-    },
+    info: () => ({ nodeId, url: options.publicUrl, draining, capacity: options.capacity, ...load(), connections: app.netplay.signaling.connectionCount }),
     rooms: function * () { for (const room of rooms.all()) yield [room.key, room.summary()] }
   }, app.log)
 
@@ -59,9 +60,7 @@ async function cluster (app: FastifyInstance, input: ClusterOptionsInput): Promi
       return node === null ? null : { nodeId: node.nodeId, url: node.url }
     },
     placeElsewhere: () => {
-      let seats = 0
-      let count = 0
-      for (const room of rooms.all()) { count++; seats += room.current }
+      const { rooms: count, seats } = load()
       const full = draining || count >= options.capacity.rooms || seats >= options.capacity.seats
       if (!full) return null
       const node = registry.pickNode()

@@ -4,8 +4,9 @@
 import t from 'tap'
 import { startRedis } from '../helpers/redis.ts'
 import {
-  CLUSTER_SECRET, clientAddress, connectTo, get, hostRoom, http, joinRoom, listOf, rommSigner, sfuExtra, startNode, waitFor
+  CLUSTER_SECRET, clientAddress, connectTo, get, hostRoom, http, joinRoom, listOf, rommSigner, startNode, waitFor
 } from '../helpers/cluster.ts'
+import { sfuExtra } from '../helpers/netplay-clients.ts'
 
 const redis = await startRedis(t)
 const [node1, node2, node3] = await Promise.all(['node-1', 'node-2', 'node-3'].map((nodeId) => startNode(t, { redis: redis.url, nodeId })))

@@ -3,7 +3,8 @@
 // surviving nodes must not notice.
 import t from 'tap'
 import { startRedis } from '../helpers/redis.ts'
-import { HEARTBEAT_MS, LEASE_MS, connectTo, get, hostRoom, joinRoom, listOf, rommSigner, sfuExtra, startNode, waitFor } from '../helpers/cluster.ts'
+import { HEARTBEAT_MS, LEASE_MS, connectTo, get, hostRoom, joinRoom, listOf, rommSigner, startNode, waitFor } from '../helpers/cluster.ts'
+import { sfuExtra } from '../helpers/netplay-clients.ts'
 
 t.test('SIGKILL: the dead node\'s rooms leave every list within one lease; the others keep playing', async (t) => {
   const redis = await startRedis(t)

@@ -3,7 +3,8 @@
 // "server full" when no live node can take it.
 import t from 'tap'
 import { startRedis } from '../helpers/redis.ts'
-import { connectTo, hostRoom, listOf, rommSigner, sfuExtra, startNode, waitFor } from '../helpers/cluster.ts'
+import { connectTo, hostRoom, listOf, rommSigner, startNode, waitFor } from '../helpers/cluster.ts'
+import { sfuExtra } from '../helpers/netplay-clients.ts'
 
 t.test('a full node redirects open-room to a live node, and answers "server full" when there is none', async (t) => {
   const redis = await startRedis(t)

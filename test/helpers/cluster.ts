@@ -12,7 +12,7 @@ import { Agent, request as httpRequest } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createSigner } from 'fast-jwt'
 import { io } from 'socket.io-client'
-import { asIoClient, connected, type IoClient } from './netplay-clients.ts'
+import { asIoClient, connected, sfuExtra, type IoClient } from './netplay-clients.ts'
 import { freePort } from './redis.ts'
 
 interface Teardown { teardown (fn: () => unknown): void }
@@ -241,22 +241,6 @@ export async function connectTo (t: Teardown, url: string, options: ClientOption
   t.teardown(() => client.close())
   await connected(client)
   return client
-}
-
-/** What the EmulatorJS-SFU generation-2 client puts in `extra` (family B, live stream). */
-export function sfuExtra (roomName: string, over: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    room_name: roomName,
-    domain: 'romm.example',
-    game_id: 7,
-    netplay_mode: 0,
-    room_phase: 'running',
-    player_slot: 0,
-    input_mode: 'unorderedRelay',
-    sync_config: { frameDelay: 2 },
-    spectator_mode: 0,
-    ...over
-  }
 }
 
 /** open-room then join-room on the host's own room, as the client does. Throws on any error ack. */

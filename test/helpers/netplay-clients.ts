@@ -241,3 +241,19 @@ export async function wsUpgradeStatus (server: NetplayServer, path: string, head
 export async function settle (ms = 50): Promise<void> {
   await sleep(ms)
 }
+
+/** What the EmulatorJS-SFU generation-2 client puts in `extra` (family B, live stream). */
+export function sfuExtra (roomName: string, over: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    room_name: roomName,
+    domain: 'romm.example',
+    game_id: 7,
+    netplay_mode: 0,
+    room_phase: 'running',
+    player_slot: 0,
+    input_mode: 'unorderedRelay',
+    sync_config: { frameDelay: 2 },
+    spectator_mode: 0,
+    ...over
+  }
+}

@@ -5,7 +5,7 @@ import { register as globalRegistry } from 'prom-client'
 import { TOKEN_AUTH, startNetplay, type NetplayServer } from '../helpers/netplay-server.ts'
 import { ioClient } from '../helpers/netplay-clients.ts'
 import { metric, metricSum, parseMetrics, type Sample } from '../helpers/prometheus.ts'
-import { sfuExtra } from '../helpers/cluster.ts'
+import { sfuExtra } from '../helpers/netplay-clients.ts'
 
 const NAMES = [
   'netplay_rooms', 'netplay_seats', 'netplay_connections', 'netplay_joins_total', 'netplay_join_duration_seconds',

@@ -3,26 +3,13 @@
 // the join ack is the room state, and errors are the EmulatorJS-SFU strings.
 import t from 'tap'
 import { TOKEN_AUTH, startNetplay, type NetplayServer, type NetplayServerOptions } from '../helpers/netplay-server.ts'
-import { ioClient, settle, type IoClient } from '../helpers/netplay-clients.ts'
+import { ioClient, settle, sfuExtra as clientExtra, type IoClient } from '../helpers/netplay-clients.ts'
 
 type Users = Record<string, Record<string, unknown>>
 
-/** What the generation-2 client puts in `extra` (its own userid and name included: the server must ignore them). */
+/** What the generation-2 client puts in `extra`, its own userid and name included: the server must ignore them. */
 function sfuExtra (roomName: string, over: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    room_name: roomName,
-    domain: 'romm.example',
-    game_id: 7,
-    netplay_mode: 0,
-    room_phase: 'running',
-    player_slot: 0,
-    input_mode: 'unorderedRelay',
-    sync_config: { frameDelay: 2 },
-    spectator_mode: 0,
-    userid: 'client-chosen-id',
-    player_name: 'Client Chosen Name',
-    ...over
-  }
+  return clientExtra(roomName, { userid: 'client-chosen-id', player_name: 'Client Chosen Name', ...over })
 }
 
 interface Player { client: IoClient, userid: string, sub: string }
