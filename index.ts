@@ -14,6 +14,7 @@ import signaling, { type SignalingOptionsInput } from './plugins/signaling/index
 import cluster, { type ClusterOptionsInput } from './plugins/cluster/index.ts'
 import ops, { type OpsOptionsInput } from './plugins/ops/index.ts'
 import datachannelGuard, { type GuardOptionsInput } from './plugins/datachannel-guard/index.ts'
+import sfu, { type SfuOptionsInput } from './plugins/sfu/index.ts'
 
 export interface NetplayOptions {
   /** Route prefix for every netplay route (e.g. `/netplay`). */
@@ -29,6 +30,11 @@ export interface NetplayOptions {
   rooms?: RoomsOptionsInput | false
   /** Input and relay validation (needs rooms); `false` leaves it out. */
   datachannelGuard?: GuardOptionsInput | false
+  /**
+   * The mediasoup SFU (needs rooms and datachannelGuard). Off unless given;
+   * `{ required: false }` runs without it when mediasoup or its worker is missing.
+   */
+  sfu?: SfuOptionsInput
   /** Several nodes on one Redis (needs rooms; `redis` defaults to the shared one). Off unless given. */
   cluster?: Omit<ClusterOptionsInput, 'redis'> & { redis?: RedisOption }
   /** Health, readiness, metrics and graceful drain; `false` leaves them out. */
@@ -59,6 +65,12 @@ async function netplay (app: FastifyInstance, options: NetplayOptions): Promise<
       if (options.datachannelGuard !== false) await app.register(datachannelGuard, options.datachannelGuard ?? {})
     }
   }
+  if (options.sfu !== undefined) {
+    if (options.signaling === false || options.rooms === false || options.datachannelGuard === false) {
+      throw new OptionsInvalidError('sfu', 'the SFU needs signaling, rooms and datachannelGuard')
+    }
+    await app.register(sfu, { prefix, ...options.sfu })
+  }
   if (options.cluster !== undefined) {
     const clusterRedis = options.cluster.redis ?? redis
     if (clusterRedis === undefined) throw new OptionsInvalidError('cluster.redis', 'a cluster needs Redis (set `redis` or `cluster.redis`)')
@@ -87,3 +99,4 @@ export { default as rooms } from './plugins/rooms/index.ts'
 export { default as cluster } from './plugins/cluster/index.ts'
 export { default as ops } from './plugins/ops/index.ts'
 export { default as datachannelGuard } from './plugins/datachannel-guard/index.ts'
+export { default as sfu } from './plugins/sfu/index.ts'

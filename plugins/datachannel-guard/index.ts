@@ -68,6 +68,4 @@ export default fp(datachannelGuard, {
 
 export { USERID_MISMATCH, checkDataProducerUserid, InputGuard, validateDataMessage } from './guard.ts'
 export { GuardOptions, type GuardOptionsInput } from './schema.ts'
-export { turnCredentials, verifyTurnCredentials } from './turn.ts'
 export * from './codecs.ts'
-export * from './errors.ts'

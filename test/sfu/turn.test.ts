@@ -1,5 +1,5 @@
 import t from 'tap'
-import { TURN_MAX_TTL_MS, turnCredentials, turnPassword, verifyTurnCredentials } from '../../plugins/datachannel-guard/turn.ts'
+import { TURN_MAX_TTL_MS, turnCredentials, turnPassword, verifyTurnCredentials } from '../../plugins/sfu/turn.ts'
 
 // Expected values computed independently, once, on the command line:
 //   printf '%s' '1700000000:alice' | openssl dgst -sha1 -hmac north -binary | base64
@@ -58,7 +58,7 @@ t.test('bad input throws a coded error', async (t) => {
       return (err as { code: string }).code
     }
   }
-  const E = 'FST_NETPLAY_DATACHANNEL_GUARD_TURN_INVALID'
+  const E = 'FST_NETPLAY_SFU_TURN_INVALID'
   t.equal(code(() => turnCredentials({ secret: '', userid: 'a' })), E)
   t.equal(code(() => turnCredentials({ secret: [], userid: 'a' })), E)
   t.equal(code(() => turnCredentials({ secret: 's', userid: '' })), E)
