@@ -1,5 +1,5 @@
 // The room events of families A, B and C on the signaling table.
-import { CLIENT_LEFT, type SignalingApi } from '../signaling/index.ts'
+import { CLIENT_LEFT, OutgoingEvent, type SignalingApi } from '../signaling/index.ts'
 import { alreadyHaveSlot, roomError } from './errors.ts'
 import { SPECTATOR_SLOT, sanitizeExtra } from './room.ts'
 import type { RoomService } from './service.ts'
@@ -61,8 +61,10 @@ export function defineRoomEvents (signaling: SignalingApi, rooms: RoomService, o
     limit: 'relay',
     handler: (payload, connection) => {
       const { room, member } = rooms.requireBinding(connection, 'upstream')
-      if (jsonBytes(payload) > options.maxDataMessageBytes) throw roomError('tooLarge', member.style)
-      rooms.broadcast(room, 'data-message', payload, connection.id)
+      // Measured once: the same JSON is what plain WebSocket members receive.
+      const json = JSON.stringify(payload)
+      if (Buffer.byteLength(json) > options.maxDataMessageBytes) throw roomError('tooLarge', member.style)
+      rooms.broadcastPrepared(room, new OutgoingEvent('data-message', payload, json), connection.id)
       return null
     }
   })

@@ -6,7 +6,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { audit } from '../../lib/audit.ts'
 import type { Identity } from '../../lib/netplay.ts'
 import type { Connection, SignalingApi } from '../signaling/index.ts'
-import { EventError } from '../signaling/index.ts'
+import { EventError, OutgoingEvent } from '../signaling/index.ts'
 import { roomError } from './errors.ts'
 import { hashPassword, passwordMatches } from './password.ts'
 import { singleNode, type NodeRef, type RoomDirectory, type RoomRegistry } from './registry.ts'
@@ -380,13 +380,23 @@ export class RoomService {
   }
 
   #emitRoom (room: Room, event: string, data: unknown, exceptConnectionId?: string, to?: (member: Member) => boolean): void {
-    for (const member of room.members.values()) {
-      if (member.connectionId !== null && member.connectionId !== exceptConnectionId && (to === undefined || to(member))) this.emitTo(member.connectionId, event, data)
-    }
+    this.broadcastPrepared(room, new OutgoingEvent(event, data), exceptConnectionId, to)
   }
 
   broadcast (room: Room, event: string, data: unknown, exceptConnectionId?: string): void {
     this.#emitRoom(room, event, data, exceptConnectionId)
+  }
+
+  /** Sends one event, encoded once, to every live member (optionally except one connection). */
+  broadcastPrepared (room: Room, message: OutgoingEvent, exceptConnectionId?: string, to?: (member: Member) => boolean): void {
+    for (const member of room.members.values()) {
+      const id = member.connectionId
+      if (id === null || id === exceptConnectionId || (to !== undefined && !to(member))) continue
+      const connection = this.#signaling.connection(id)
+      if (connection === undefined) continue
+      if (connection.deliver !== undefined) connection.deliver(message)
+      else connection.emit(message.event, message.data)
+    }
   }
 
   /**

@@ -11,6 +11,7 @@ import type { Identity } from '../../lib/netplay.ts'
 import type { TokenBucket } from '../../lib/token-bucket.ts'
 import { isCoded } from '../../lib/errors.ts'
 import type { RateLimitApi } from '../rate-limit/index.ts'
+import type { OutgoingEvent } from './outgoing.ts'
 import { DuplicateEventError, EventRateLimitedError, InvalidPayloadError, TableFrozenError, UnknownEventError } from './errors.ts'
 
 /** One client connection, whatever its transport. */
@@ -23,6 +24,12 @@ export interface Connection {
   readonly ip: string
   /** Pushes a server event to this client. */
   emit (event: string, data?: unknown): void
+  /**
+   * Pushes an event prepared once for several clients (same bytes as
+   * `emit(message.event, message.data)`, without encoding it again).
+   * Optional: callers fall back to `emit`.
+   */
+  deliver? (message: OutgoingEvent): void
   /** Closes the connection, telling the client why. */
   close (reason: string): void
 }

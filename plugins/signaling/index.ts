@@ -109,5 +109,6 @@ export default fp(signaling, {
 
 export { SignalingOptions, type SignalingOptionsInput } from './schema.ts'
 export { EventError, type Connection, type SignalingEvent } from './event-table.ts'
+export { OutgoingEvent } from './outgoing.ts'
 export { CLIENT_LEFT } from './hub.ts'
 export * from './errors.ts'

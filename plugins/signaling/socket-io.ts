@@ -8,6 +8,7 @@ import { errorBody } from '../../lib/errors.ts'
 import type { Identity } from '../../lib/netplay.ts'
 import type { AckResult, Connection, EventTable } from './event-table.ts'
 import { CLIENT_LEFT, type ConnectionHub } from './hub.ts'
+import type { OutgoingEvent } from './outgoing.ts'
 import type { SignalingOptions } from './schema.ts'
 
 class SocketIoConnection implements Connection {
@@ -28,10 +29,27 @@ class SocketIoConnection implements Connection {
     this.socket.emit(event, data)
   }
 
+  deliver (message: OutgoingEvent): void {
+    const socket = this.socket
+    const nsp = socket.nsp
+    const encoded = message.socketIo(nsp.name, nsp.server.encoder)
+    // What socket.emit does, minus encoding: the namespace's broadcasts
+    // (socket.io-adapter) write pre-encoded packets the same way.
+    const notify = (socket as unknown as { notifyOutgoingListeners?: (packet: unknown) => void }).notifyOutgoingListeners
+    if (typeof notify === 'function') notify.call(socket, { type: 2, data: [message.event, message.data], nsp: nsp.name })
+    socket.client._packet(encoded.packets as never, encoded.opts as never)
+  }
+
   close (reason: string): void {
     this.socket.emit('netplay-error', { error: 'FST_NETPLAY_SIGNALING_CLOSED', message: reason })
     cutOff(this.socket)
   }
+}
+
+interface EngineSocket { transport: { name: string, socket?: { _socket?: { cork: () => void, uncork: () => void } } } }
+function tcpOf (socket: EngineSocket): { cork: () => void, uncork: () => void } | undefined {
+  const transport = socket.transport
+  return transport.name === 'websocket' ? transport.socket?._socket : undefined
 }
 
 /**
@@ -66,6 +84,14 @@ export function attachSocketIo (app: FastifyInstance, options: SignalingOptions,
     destroyUpgrade: false,
     cors: { origin: socketIo.corsOrigins.includes('*') ? '*' : socketIo.corsOrigins }
   })
+
+  // engine.io writes the packets it has buffered for a client (everything
+  // emitted while the previous write was in flight: relayed messages, an
+  // ack and its users-updated) one frame per syscall; corking the TCP socket
+  // from its "flush" to its "drain" (both emitted synchronously around the
+  // transport's send) makes that one write.
+  io.engine.on('flush', (socket: EngineSocket) => { tcpOf(socket)?.cork() })
+  io.engine.on('drain', (socket: EngineSocket) => { tcpOf(socket)?.uncork() })
 
   const namespaces = options.prefix === '' ? [io.of('/')] : [io.of('/'), io.of(options.prefix)]
   for (const namespace of namespaces) {

@@ -11,9 +11,11 @@ import type { Identity } from '../../lib/netplay.ts'
 import { netplayRoutes } from '../../lib/http.ts'
 import type { AckResult, Connection, EventTable } from './event-table.ts'
 import { CLIENT_LEFT, type ConnectionHub } from './hub.ts'
+import type { OutgoingEvent } from './outgoing.ts'
 import type { SignalingOptions } from './schema.ts'
 
 const OPEN = 1
+const TEXT = { binary: false }
 
 class WebSocketConnection implements Connection {
   readonly transport = 'websocket'
@@ -34,6 +36,18 @@ class WebSocketConnection implements Connection {
 
   send (frame: unknown): void {
     if (this.socket.readyState !== OPEN) return
+    this.#cork()
+    this.socket.send(JSON.stringify(frame))
+  }
+
+  /** A push encoded once for every recipient: the same bytes as `emit`, as a text frame. */
+  deliver (message: OutgoingEvent): void {
+    if (this.socket.readyState !== OPEN) return
+    this.#cork()
+    this.socket.send(message.wsFrame, TEXT)
+  }
+
+  #cork (): void {
     // Frames sent to one client in one tick (an ack with its users-updated,
     // a burst of relayed messages) leave in one write instead of one syscall
     // each: the socket stays corked until the end of the current tick, so
@@ -43,7 +57,6 @@ class WebSocketConnection implements Connection {
       this.#tcp.cork()
       process.nextTick(WebSocketConnection.#flush, this)
     }
-    this.socket.send(JSON.stringify(frame))
   }
 
   static #flush (connection: WebSocketConnection): void {
