@@ -25,6 +25,17 @@ Options (environment variable in brackets):
   --public-url <url>    URL clients use to reach this node          [PUBLIC_URL]
   --node-id <id>        node id for /resolve and the registry       [NODE_ID]
   --log-level <level>   info, warn, debug...                        [LOG_LEVEL]
+  SFU (mediasoup; optional dependency):
+  --sfu <mode>          auto (on when mediasoup and its worker run), on (fail
+                        without them) or off; default auto            [NETPLAY_SFU]
+  --sfu-workers <n>     mediasoup workers, default one per core        [MEDIASOUP_WORKERS]
+  --sfu-port <n>        first WebRtcServer port (worker i: port + i), default 40000 [WEBRTC_PORT]
+  --rtc-min-port <n>    with --rtc-max-port: a port per transport instead [RTC_MIN_PORT]
+  --rtc-max-port <n>                                                   [RTC_MAX_PORT]
+  --stun <urls>         comma-separated STUN URLs for clients           [STUN_URLS]
+  --turn <urls>         comma-separated TURN URLs (REST credentials)    [TURN_URLS]
+  --turn-secret <s>     TURN REST shared secret(s), comma-separated     [TURN_SECRET]
+  --no-demo             do not serve the demo page at <prefix>/demo
   Several nodes (on when --redis and --public-url are both set):
   --capacity-rooms <n>  rooms before new ones go to another node, default 1000 [NETPLAY_CAPACITY_ROOMS]
   --capacity-seats <n>  seats before new rooms go elsewhere, default 4000     [NETPLAY_CAPACITY_SEATS]
@@ -42,6 +53,8 @@ export interface StandaloneConfig {
   host: string
   announcedIp: string | undefined
   logLevel: string
+  /** Serve the demo page at <prefix>/demo. */
+  demo: boolean
   tls: { cert: Buffer, key: Buffer } | null
   netplay: NetplayOptions
 }
@@ -75,6 +88,15 @@ export function configFrom (argv: string[], env: NodeJS.ProcessEnv): StandaloneC
       'heartbeat-ms': { type: 'string' },
       'lease-ms': { type: 'string' },
       'drain-timeout-ms': { type: 'string' },
+      sfu: { type: 'string' },
+      'sfu-workers': { type: 'string' },
+      'sfu-port': { type: 'string' },
+      'rtc-min-port': { type: 'string' },
+      'rtc-max-port': { type: 'string' },
+      stun: { type: 'string' },
+      turn: { type: 'string' },
+      'turn-secret': { type: 'string' },
+      'no-demo': { type: 'boolean' },
       help: { type: 'boolean' }
     }
   })
@@ -105,6 +127,33 @@ export function configFrom (argv: string[], env: NodeJS.ProcessEnv): StandaloneC
   const heartbeatMs = int(values['heartbeat-ms'], env.NETPLAY_HEARTBEAT_MS)
   const leaseMs = int(values['lease-ms'], env.NETPLAY_LEASE_MS)
   const drainTimeoutMs = int(values['drain-timeout-ms'], env.NETPLAY_DRAIN_TIMEOUT_MS) ?? 10_000
+  const sfuMode = values.sfu ?? env.NETPLAY_SFU ?? 'auto'
+  if (!['auto', 'on', 'off'].includes(sfuMode)) throw new Error(`invalid --sfu: ${sfuMode} (auto, on or off)`)
+  const sfuWorkers = int(values['sfu-workers'], env.MEDIASOUP_WORKERS)
+  const sfuPort = int(values['sfu-port'], env.WEBRTC_PORT)
+  const rtcMin = int(values['rtc-min-port'], env.RTC_MIN_PORT)
+  const rtcMax = int(values['rtc-max-port'], env.RTC_MAX_PORT)
+  if ((rtcMin === undefined) !== (rtcMax === undefined)) throw new Error('--rtc-min-port and --rtc-max-port go together')
+  const announcedIp = values['announced-ip'] ?? env.ANNOUNCED_IP
+  const listenIp = values.host ?? env.LISTEN_IP ?? '0.0.0.0'
+  const turnUrls = list(values.turn ?? env.TURN_URLS)
+  const turnSecrets = list(values['turn-secret'] ?? env.TURN_SECRET)
+  if (turnUrls.length > 0 && turnSecrets.length === 0) throw new Error('--turn needs --turn-secret')
+  const sfu: NetplayOptions['sfu'] = sfuMode === 'off'
+    ? undefined
+    : {
+        required: sfuMode === 'on',
+        listenIp,
+        ...(announcedIp !== undefined ? { announcedAddress: announcedIp } : {}),
+        ...(sfuWorkers !== undefined ? { workers: sfuWorkers } : {}),
+        ...(sfuPort !== undefined ? { port: sfuPort } : {}),
+        ...(rtcMin !== undefined && rtcMax !== undefined ? { portRange: { min: rtcMin, max: rtcMax } } : {}),
+        ...(publicUrl !== undefined ? { publicUrl } : {}),
+        ice: {
+          stun: list(values.stun ?? env.STUN_URLS),
+          ...(turnUrls.length > 0 ? { turnRest: { urls: turnUrls, secret: turnSecrets } } : {})
+        }
+      }
   const auth: NetplayOptions['auth'] = secrets.length === 0 && rommUrl === undefined
     ? false
     : {
@@ -117,8 +166,9 @@ export function configFrom (argv: string[], env: NodeJS.ProcessEnv): StandaloneC
   return {
     port,
     drainTimeoutMs,
-    host: values.host ?? env.LISTEN_IP ?? '0.0.0.0',
-    announcedIp: values['announced-ip'] ?? env.ANNOUNCED_IP,
+    host: listenIp,
+    announcedIp,
+    demo: values['no-demo'] !== true,
     logLevel: values['log-level'] ?? env.LOG_LEVEL ?? 'info',
     tls: certFile !== undefined && keyFile !== undefined ? { cert: readFileSync(certFile), key: readFileSync(keyFile) } : null,
     netplay: {
@@ -137,6 +187,7 @@ export function configFrom (argv: string[], env: NodeJS.ProcessEnv): StandaloneC
             }
           }
         : {}),
+      ...(sfu !== undefined ? { sfu } : {}),
       ops: { drainTimeoutMs }
     }
   }

@@ -4,6 +4,7 @@
 // clients out of the box), or `fastify-netplay --help`.
 import Fastify, { type FastifyInstance } from 'fastify'
 import netplay, { netplayServerOptions } from '../../index.ts'
+import { registerDemo } from '../demo/routes.ts'
 import { HELP, configFrom, type StandaloneConfig } from './config.ts'
 
 const HSTS = 'max-age=15552000; includeSubDomains'
@@ -18,6 +19,7 @@ export async function buildServer (config: StandaloneConfig): Promise<FastifyIns
     app.addHook('onSend', async (_request, reply) => { reply.header('strict-transport-security', HSTS) })
   }
   await app.register(netplay, config.netplay)
+  if (config.demo) await registerDemo(app, config.netplay.prefix)
   return app
 }
 

@@ -52,7 +52,7 @@ export class InputRelay {
       relay = await this.#transport.produceData({
         label: source.label,
         protocol: source.protocol,
-        appData: { ...source.appData, relayOf: source.id }
+        appData: { ...source.appData }
       })
     } catch (err) {
       consumer.close()

@@ -90,9 +90,12 @@ export const SfuOptions = Type.Object({
 }, { additionalProperties: false })
 
 export type SfuOptions = Static<typeof SfuOptions>
+type IceOptions = Static<typeof IceOptions>
 export type SfuOptionsInput = Partial<Omit<SfuOptions, 'limits' | 'ice'>> & {
   limits?: Partial<SfuOptions['limits']>
-  ice?: Partial<Static<typeof IceOptions>>
+  ice?: Partial<Omit<IceOptions, 'turnRest'>> & {
+    turnRest?: Omit<NonNullable<IceOptions['turnRest']>, 'ttlMs'> & { ttlMs?: number }
+  }
 }
 
 // ---------- event payloads ----------

@@ -286,7 +286,8 @@ export class SfuService {
     const ctx = await this.#context(connection)
     const { media, peer, room } = ctx
     const transport = this.#transport(ctx, payload.transportId, 'recv')
-    if (!media.announcedData.has(payload.dataProducerId)) throw new SfuUnknownProducerError()
+    const announced = media.announcedData.get(payload.dataProducerId)
+    if (announced === undefined) throw new SfuUnknownProducerError()
     const limit = this.#options.limits.dataConsumers
     if (peer.dataConsumers.size >= limit) throw new SfuLimitError('data consumers', limit)
     const dataConsumer = await call(() => transport.consumeData({ dataProducerId: payload.dataProducerId }))
@@ -302,7 +303,8 @@ export class SfuService {
       sctpStreamParameters: dataConsumer.sctpStreamParameters,
       label: dataConsumer.label,
       protocol: dataConsumer.protocol,
-      appData: dataConsumer.appData
+      // The producer's appData (the real host reads the sender's userid from it).
+      appData: announced.dataProducer.appData
     }
   }
 

@@ -97,7 +97,7 @@ async function spawnNode (t: Teardown, options: NodeOptions): Promise<NodeProces
     ...(options.auth === false ? [] : ['--secret', CLUSTER_SECRET]),
     ...(options.args ?? [])
   ]
-  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', NETPLAY_SFU: 'off' }, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   const keep = (chunk: Buffer): void => {
     output += chunk.toString()

@@ -30,7 +30,10 @@ export interface NetplayServer {
   get (path: string, headers?: Record<string, string>): Promise<{ status: number, body: unknown }>
 }
 
-export type NetplayServerOptions = Partial<NetplayOptions>
+export type NetplayServerOptions = Partial<NetplayOptions> & {
+  /** Runs after the plugins are registered, before the server listens (e.g. to add the demo routes). */
+  beforeListen?: (app: FastifyInstance) => Promise<void>
+}
 
 /**
  * Starts the aggregate plugin with `auth: false` unless the options say
@@ -46,14 +49,16 @@ export async function startNetplay (t: Teardown, options: NetplayServerOptions =
     clients.clear()
     await app.close()
   })
+  const { beforeListen, ...netplayOptions } = options
   await app.register(netplay, {
     auth: false,
-    ...options,
+    ...netplayOptions,
     rateLimit: {
       ...options.rateLimit,
       limits: { http: { capacity: 10_000, refillPerSecond: 10_000 }, ...options.rateLimit?.limits }
     }
   })
+  if (beforeListen !== undefined) await beforeListen(app)
   await app.listen({ port: 0, host: '127.0.0.1' })
   const address = app.server.address()
   if (address === null || typeof address === 'string') throw new Error('server has no TCP address')
