@@ -84,11 +84,14 @@ interface CompiledEvent {
   ack: AckStyle
 }
 
-/** Per-connection bookkeeping owned by the dispatcher. */
+/**
+ * Per-connection bookkeeping owned by the dispatcher. Made on first use:
+ * most connections never strike, and an idle one holds no buckets.
+ */
 export interface ConnectionGuard {
-  buckets: Map<string, TokenBucket>
-  invalid: AbuseCounter
-  drops: AbuseCounter
+  buckets: Map<string, TokenBucket> | null
+  invalid: AbuseCounter | null
+  drops: AbuseCounter | null
 }
 
 export class EventTable {
@@ -137,7 +140,7 @@ export class EventTable {
   ackStyle (name: string): AckStyle { return this.#events.get(name)?.ack ?? 'error-first' }
 
   guard (): ConnectionGuard {
-    return { buckets: new Map(), invalid: this.#limits.abuseCounter(this.#maxInvalid), drops: this.#limits.abuseCounter() }
+    return { buckets: null, invalid: null, drops: null }
   }
 
   /**
@@ -147,30 +150,31 @@ export class EventTable {
   dispatch (connection: Connection, guard: ConnectionGuard, name: string, payload: unknown, reply: (result: AckResult) => void): void {
     const event = this.#events.get(name)
     if (event === undefined) {
-      this.#strike(connection, guard.invalid, 'unknown_event')
+      this.#strike(connection, guard.invalid ??= this.#invalidCounter(), 'unknown_event')
       reply({ ok: false, error: coded(new UnknownEventError()) })
       return
     }
-    let bucket = guard.buckets.get(event.limit)
+    const buckets = guard.buckets ??= new Map()
+    let bucket = buckets.get(event.limit)
     if (bucket === undefined) {
       bucket = this.#limits.bucket(event.limit)
-      guard.buckets.set(event.limit, bucket)
+      buckets.set(event.limit, bucket)
     }
     if (!bucket.tryTake()) {
-      this.#strike(connection, guard.drops, `rate_limited:${event.limit}`)
+      this.#strike(connection, guard.drops ??= this.#limits.abuseCounter(), `rate_limited:${event.limit}`)
       reply({ ok: false, error: coded(new EventRateLimitedError()) })
       return
     }
     const data = payload === undefined || payload === null ? {} : payload
     if (!event.check(data)) {
-      this.#strike(connection, guard.invalid, 'invalid_payload')
+      this.#strike(connection, guard.invalid ??= this.#invalidCounter(), 'invalid_payload')
       reply({ ok: false, error: coded(new InvalidPayloadError()) })
       return
     }
     for (const check of event.guards) {
       const reason = check(data, connection)
       if (reason !== null) {
-        this.#strike(connection, guard.invalid, `rejected:${reason}`)
+        this.#strike(connection, guard.invalid ??= this.#invalidCounter(), `rejected:${reason}`)
         reply({ ok: false, error: new EventError('FST_NETPLAY_SIGNALING_REJECTED', reason) })
         return
       }
@@ -187,6 +191,8 @@ export class EventTable {
       reply(this.#failure(name, err))
     }
   }
+
+  #invalidCounter (): AbuseCounter { return this.#limits.abuseCounter(this.#maxInvalid) }
 
   #timed (name: string, reply: (result: AckResult) => void): (result: AckResult) => void {
     const started = performance.now()

@@ -4,9 +4,10 @@
 // Authentication runs as a preHandler, before the upgrade: a bad token gets
 // an HTTP 401, never a socket.
 import { randomBytes } from 'node:crypto'
+import { ServerResponse } from 'node:http'
 import type { Writable } from 'node:stream'
 import type { WebSocket } from 'ws'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Identity } from '../../lib/netplay.ts'
 import { netplayRoutes } from '../../lib/http.ts'
 import type { AckResult, Connection, EventTable } from './event-table.ts'
@@ -83,10 +84,33 @@ function replyFor (connection: WebSocketConnection, id: unknown): (result: AckRe
   }
 }
 
+/**
+ * What @fastify/websocket leaves attached to an open WebSocket for its whole
+ * life: the ServerResponse it routed the upgrade with (never finished, held
+ * by the TCP socket) and an 'error' listener closing over Fastify's request
+ * and reply; through them the upgrade request, its headers and the buffer it
+ * was read into, about 2 KB per idle connection. Nothing reads them once the
+ * WebSocket is open (the reply is hijacked), so they are let go: the
+ * response is detached and the listener replaced by one doing the same
+ * (@fastify/websocket's default error handler: log, then terminate).
+ */
+function releaseUpgrade (socket: WebSocket, request: FastifyRequest): void {
+  const tcp = request.socket
+  const response = (tcp as { _httpMessage?: unknown })._httpMessage
+  if (response instanceof ServerResponse && response.socket === tcp) response.detachSocket(tcp)
+  const log = request.log
+  socket.removeAllListeners('error')
+  socket.on('error', (error) => {
+    log.error(error)
+    socket.terminate()
+  })
+}
+
 export async function registerWebSocketRoute (app: FastifyInstance, options: SignalingOptions, table: EventTable, hub: ConnectionHub): Promise<void> {
   await netplayRoutes(app, { prefix: options.prefix }, (scope) => {
     scope.get(options.websocket.path, { websocket: true, preHandler: app.netplay.auth.requireIdentity() }, (socket, request) => {
       const connection = new WebSocketConnection(socket, request.netplayIdentity, request.ip, request.socket)
+      releaseUpgrade(socket, request)
       const guard = table.guard()
       hub.add(connection)
       socket.on('message', (raw, isBinary) => {

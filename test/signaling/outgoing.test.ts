@@ -1,9 +1,12 @@
 // An event encoded once for several recipients is byte for byte what
 // emitting it to each would send, on both transports.
 import t from 'tap'
-import { Sender } from 'ws'
+import * as ws from 'ws'
 import { Encoder } from 'socket.io-parser'
 import { OutgoingEvent, textFrame } from '../../plugins/signaling/outgoing.ts'
+
+// ws's own framing (what ws.send writes), untyped in @types/ws.
+const { Sender } = ws as unknown as { Sender: { frame: (data: Buffer, options: Record<string, unknown>) => Buffer[] } }
 
 const SAMPLES: unknown[] = [
   { 'sync-control': [{ frame: 1, connected_input: [0, 4, 1] }] },
