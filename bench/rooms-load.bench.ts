@@ -123,7 +123,7 @@ class ServerChild {
     this.ready.catch(() => {})
   }
 
-  async request<T> (op: 'rss' | 'mint' | 'stats' | 'mark' | 'exit', count?: number, name?: string): Promise<T> {
+  async request<T> (op: 'rss' | 'mint' | 'stats' | 'mark' | 'heap' | 'exit', count?: number, name?: string): Promise<T> {
     if (this.#exited) throw new Error('server exited')
     const id = this.#nextId++
     const reply = await new Promise<ServerReply>((resolve) => {
@@ -367,6 +367,10 @@ const ROWS: Row[] = [
   ['RSS / idle connection (KB)', rssPerConnKb, 1],
   ['RSS / conn, marginal +' + String(MARGINAL_ROOMS * 4) + ' (KB)', (r) => { const d = sub(r.rssMarginal?.rss, r.rssAfter?.rss); return d === undefined ? undefined : d / (MARGINAL_ROOMS * 4) / KB }, 1],
   ['RSS / room (KB)', (r) => { const d = rssDelta(r); return d === undefined ? undefined : d / ROOMS / KB }, 1],
+  // Where the RSS per connection goes: the V8 heap as committed (of which the young generation, which grows under the
+  // allocation burst of the joins, not with the connections kept) and what is live in it.
+  ['V8 heap committed / conn (KB)', (r) => { const d = sub(r.rssAfter?.heapTotal, r.rssBefore?.heapTotal); return d === undefined ? undefined : d / (ROOMS * 4) / KB }, 1],
+  ['  of which young generation (KB)', (r) => { const d = sub(r.rssAfter?.newSpace, r.rssBefore?.newSpace); return d === undefined ? undefined : d / (ROOMS * 4) / KB }, 1],
   ['heap used+external / conn (KB)', (r) => { const d = sub(r.rssAfter && r.rssAfter.heapUsed + r.rssAfter.external, r.rssBefore && r.rssBefore.heapUsed + r.rssBefore.external); return d === undefined ? undefined : d / (ROOMS * 4) / KB }, 1],
   ['relay deliveries/s (window)', relayPerSec, 0],
   ['relay deliveries per server CPU-s', relayPerCpuSec, 0],

@@ -14,7 +14,7 @@
 import { writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { performance } from 'node:perf_hooks'
-import { getHeapSpaceStatistics } from 'node:v8'
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8'
 import type { AddressInfo } from 'node:net'
 import { Server, type Socket } from 'socket.io'
 import type { FastifyInstance } from 'fastify'
@@ -24,7 +24,7 @@ export const BENCH_SECRET = 'rooms-load-bench-secret-0123456789abcdef'
 export type ServerKind = 'baseline' | 'netplay'
 
 /** Parent -> child request. */
-export interface ServerRequest { id: number, op: 'rss' | 'mint' | 'stats' | 'mark' | 'exit', count?: number, name?: string }
+export interface ServerRequest { id: number, op: 'rss' | 'mint' | 'stats' | 'mark' | 'heap' | 'exit', count?: number, name?: string }
 /** Child -> parent: `{ ready, port, limits }` once, then one reply per request. */
 export interface ServerReply { id: number, ok: boolean, data?: unknown, error?: string }
 
@@ -206,6 +206,12 @@ async function main (): Promise<void> {
         reply({ cpu, at: performance.now(), elu: { idle: elu.idle, active: elu.active }, connections: ctx.connections(), rooms: ctx.rooms(), ...ctx.drops() } satisfies ServerStats)
         break
       }
+      case 'heap':
+        // A heap snapshot (bench/heap-per-connection.ts): GC first, as for rss.
+        gc?.()
+        gc?.()
+        reply(writeHeapSnapshot(message.name))
+        break
       case 'mark':
         marks[message.name ?? '?'] = Number(process.hrtime.bigint() / 1000n)
         reply(null)
