@@ -3,7 +3,7 @@
 // N players (N/4 rooms) connect and join, diffed. Use it before guessing at
 // memory per connection.
 //
-//   npx node bench/heap-per-connection.ts [baseline|sio|sio-auth|ws|ws-auth] [--rooms 100] [--top 40]
+//   npx node bench/heap-per-connection.ts [baseline|sio|sio-auth|ws|ws-auth] [--rooms 100] [--top 40] [--rss-only]
 import { spawn } from 'node:child_process'
 import { readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -20,6 +20,8 @@ const flag = (name: string, fallback: number): number => {
 }
 const ROOMS = flag('rooms', 100)
 const TOP = flag('top', 40)
+/** --rss-only: no snapshots (writing one grows malloc's arena, which would show as resident memory per connection). */
+const RSS_ONLY = process.argv.includes('--rss-only')
 const transport: Transport = which.startsWith('ws') ? 'websocket' : 'socket.io'
 const auth = which.endsWith('-auth')
 
@@ -41,6 +43,26 @@ async function request<T> (op: string, count?: number, name?: string): Promise<T
   })
   if (!reply.ok) throw new Error(reply.error)
   return reply.data as T
+}
+
+/** Resident KB by kind of mapping (/proc/<pid>/smaps, Linux): malloc's main arena, other anonymous mappings by size, files. */
+function residentByMapping (pid: number): Map<string, number> {
+  const out = new Map<string, number>()
+  let kind = ''
+  try {
+    for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+      const head = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line)
+      if (head !== null) {
+        const kb = (parseInt(head[2] ?? '0', 16) - parseInt(head[1] ?? '0', 16)) / 1024
+        const name = head[3] ?? ''
+        kind = name === '' ? (kb >= 65_536 ? 'anon >= 64 MB (malloc thread arenas, V8 reservations)' : kb > 256 ? 'anon 256 KB..64 MB' : 'anon <= 256 KB (V8 pages)') : name.startsWith('/') ? 'files' : name
+        continue
+      }
+      const rss = /^Rss:\s+(\d+) kB/.exec(line)
+      if (rss !== null) out.set(kind, (out.get(kind) ?? 0) + Number(rss[1]))
+    }
+  } catch {}
+  return out
 }
 
 interface Tally { count: number, size: number }
@@ -80,7 +102,8 @@ async function main (): Promise<void> {
   await sleep(500)
   const dir = tmpdir()
   const rssBefore = await request<RssSample>('rss')
-  const before = await request<string>('heap', undefined, join(dir, `heap-${which}-before.heapsnapshot`))
+  const mapsBefore = residentByMapping(child.pid ?? 0)
+  const before = RSS_ONLY ? '' : await request<string>('heap', undefined, join(dir, `heap-${which}-before.heapsnapshot`))
   const group = new RoomGroup({ transport, port, rooms: ROOMS, tag: 'b', connectConcurrency: 32, timeoutMs: 30_000, ...(tokens ? { tokens: tokens.slice(0, players) } : {}) })
   const connected = await group.connect()
   if (connected.failed > 0) throw new Error(connected.firstError)
@@ -88,6 +111,15 @@ async function main (): Promise<void> {
   if (joined.errors > 0) throw new Error(joined.firstError)
   await sleep(1500)
   const rssAfter = await request<RssSample>('rss')
+  const mapsAfter = residentByMapping(child.pid ?? 0)
+  const per = (k: keyof RssSample): string => `${k} ${((rssAfter[k] - rssBefore[k]) / players / 1024).toFixed(1)}`
+  console.log(`${which}, ${players} seated idle connections: process.memoryUsage() deltas per connection (KB): ${(['rss', 'heapTotal', 'heapUsed', 'external', 'arrayBuffers', 'newSpace'] as const).map(per).join(', ')}`)
+  console.log(`resident KB per connection by mapping: ${[...mapsAfter].filter(([k, v]) => v !== (mapsBefore.get(k) ?? 0)).map(([k, v]) => `${k}: ${((v - (mapsBefore.get(k) ?? 0)) / players).toFixed(1)}`).join(', ')}`)
+  if (RSS_ONLY) {
+    await group.close()
+    child.kill()
+    return
+  }
   const after = await request<string>('heap', undefined, join(dir, `heap-${which}-after.heapsnapshot`))
   const a = tally(before)
   const b = tally(after)
@@ -102,9 +134,7 @@ async function main (): Promise<void> {
     rows.push([key, (t.count - was.count) / players, size])
   }
   rows.sort((x, y) => y[2] - x[2])
-  console.log(`${which}: ${players} seated idle connections; heap self size per connection ${(total / 1024).toFixed(2)} KB (objects counted per connection)`)
-  const per = (k: keyof RssSample): string => `${k} ${((rssAfter[k] - rssBefore[k]) / players / 1024).toFixed(1)}`
-  console.log(`process.memoryUsage() deltas per connection (KB): ${(['rss', 'heapTotal', 'heapUsed', 'external', 'arrayBuffers', 'newSpace'] as const).map(per).join(', ')}`)
+  console.log(`heap self size per connection ${(total / 1024).toFixed(2)} KB (objects counted per connection)`)
   for (const [key, count, size] of rows.slice(0, TOP)) console.log(`${size.toFixed(0).padStart(7)} B  ${count.toFixed(2).padStart(6)}  ${key}`)
   await group.close()
   child.kill()
