@@ -62,6 +62,9 @@ export interface RoomSettings {
   metadata: Record<string, unknown>
 }
 
+const seatRank = (member: Member): number => member.slot ?? SPECTATOR_SLOT + 1
+const bySeat = (a: Member, b: Member): number => seatRank(a) - seatRank(b)
+
 export class Room {
   readonly key: string
   readonly name: string
@@ -118,7 +121,12 @@ export class Room {
 
   /** Members in controller-slot order (owner first when seated at 0), spectators last. */
   ordered (): Member[] {
-    return [...this.members.values()].sort((a, b) => (a.slot ?? SPECTATOR_SLOT + 1) - (b.slot ?? SPECTATOR_SLOT + 1))
+    const members = [...this.members.values()]
+    // Members usually join in seat order: sort (stable) only when they are not.
+    for (let i = 1; i < members.length; i++) {
+      if (seatRank(members[i - 1] as Member) > seatRank(members[i] as Member)) return members.sort(bySeat)
+    }
+    return members
   }
 
   /** Next owner after the current one goes: the lowest seat, live players before reconnecting ones. */

@@ -225,7 +225,8 @@ export class RoomService {
 
   /**
    * Seats (or re-seats) a joining identity. Synchronous: checks first, then
-   * one change. Returns the users map it broadcast, which is also the ack.
+   * one change. Returns the users map as it is now, which is also the ack
+   * (the users-updated broadcast follows when the I/O phase ends).
    */
   #admit (room: Room, connection: Connection, who_: { userid: string, name: string, extra: Record<string, unknown>, style: ClientStyle }): Record<string, Record<string, unknown>> {
     const { userid, style, extra } = who_
@@ -246,7 +247,8 @@ export class RoomService {
       existing.graceUntil = undefined
       existing.connectionId = connection.id
       this.#bindings.set(connection.id, { room, userid })
-      return this.#broadcastUsers(room)
+      this.#broadcastUsers(room)
+      return room.usersMap()
     }
     const wantsSpectator = extra.is_spectator === true || extra.player_slot === SPECTATOR_SLOT
     let slot: number | null = null
@@ -264,7 +266,8 @@ export class RoomService {
     this.#leaveCurrent(connection, 'joined another room')
     this.#seat(room, connection, { ...who_, slot })
     this.#emitRoom(room, 'room-player-joined', { userid, socketId: connection.id, player_slot: slot ?? SPECTATOR_SLOT, netplay_username: who_.name }, connection.id, SFU_ONLY)
-    return this.#broadcastUsers(room)
+    this.#broadcastUsers(room)
+    return room.usersMap()
   }
 
   #checkCompatible (room: Room, extra: Record<string, unknown>): void {
@@ -403,16 +406,14 @@ export class RoomService {
    * Announces a room's members. Announcements are coalesced per room until
    * the current I/O phase ends (setImmediate): a burst of joins or
    * reconnects in one room sends each member one users-updated with the
-   * final state instead of one per change. Returns the map as it is now,
-   * for the caller's ack.
+   * final state instead of one per change.
    */
-  #broadcastUsers (room: Room): Record<string, Record<string, unknown>> {
+  #broadcastUsers (room: Room): void {
     this.#usersDue.add(room)
     if (!this.#usersFlushScheduled) {
       this.#usersFlushScheduled = true
       setImmediate(this.#flushUsers)
     }
-    return room.usersMap()
   }
 
   readonly #usersDue = new Set<Room>()
