@@ -30,6 +30,10 @@ export interface DemoState {
   latencyMs: number[]
   /** Host: received inputs by player index. */
   byPlayer: Record<string, number>
+  /** Host: the `player:frame:index:value` key of every distinct input received. */
+  inputKeys: string[]
+  /** Host: arrival time of each input (by key); guest: send time. `performance.timeOrigin + now()`, shared by tabs of one machine. */
+  times: Record<string, number>
   /** Pushed events, for the curious. */
   events: Array<{ event: string, data: unknown }>
   tracks: string[]
@@ -52,6 +56,8 @@ const state: DemoState = {
   framesRendered: 0,
   latencyMs: [],
   byPlayer: {},
+  inputKeys: [],
+  times: {},
   events: [],
   tracks: []
 }
@@ -59,7 +65,13 @@ const state: DemoState = {
 const clock = (): number => performance.timeOrigin + performance.now()
 const sentAt = new Map<string, number>()
 const latencyChannel = new BroadcastChannel(`netplay-demo-${roomName}`)
-latencyChannel.onmessage = (event: MessageEvent<{ key: string, at: number }>) => { sentAt.set(event.data.key, event.data.at) }
+latencyChannel.onmessage = (event: MessageEvent<{ key: string, at: number }>) => {
+  const { key, at } = event.data
+  // The input may already be here (the channel is not faster than the SFU): measure either way.
+  const arrived = role === 'host' ? state.times[key] : undefined
+  if (arrived !== undefined) state.latencyMs.push(arrived - at)
+  else sentAt.set(key, at)
+}
 
 const socket: Socket = io(location.origin + (params.get('namespace') ?? ''), {
   path: `${base}/socket.io`,
@@ -152,10 +164,16 @@ async function consumeInputs (recv: types.Transport, dataProducerId: string): Pr
     const key = `${input.p}:${input.f}:${input.k}:${input.v}`
     if (seen.has(key)) return
     seen.add(key)
+    const arrived = clock()
+    state.times[key] = arrived
+    state.inputKeys.push(key)
     state.inputsReceived++
     state.byPlayer[String(input.p)] = (state.byPlayer[String(input.p)] ?? 0) + 1
     const at = sentAt.get(key)
-    if (at !== undefined) state.latencyMs.push(clock() - at)
+    if (at !== undefined) {
+      sentAt.delete(key)
+      state.latencyMs.push(arrived - at)
+    }
   })
 }
 
@@ -166,7 +184,13 @@ async function host (): Promise<void> {
   await device.load({ routerRtpCapabilities: await call('sfu-get-router-rtp-capabilities') })
   // Like the real host: separate send transports for video, audio and data, and one recv transport.
   const [videoSend, audioSend, dataSend, recv] = await Promise.all([transport('send'), transport('send'), transport('send'), transport('recv')])
-  await videoSend.produce({ track: animatedCanvas() })
+  const video = animatedCanvas()
+  let videoProducer = await videoSend.produce({ track: video })
+  // What the real host does on pause/resume: close the video producer and produce the track again.
+  reproduceVideo = async () => {
+    videoProducer.close()
+    videoProducer = await videoSend.produce({ track: video })
+  }
   await audioSend.produce({ track: tone() })
   await dataSend.produceData({ ordered: false, maxPacketLifeTime: 3000, label: 'netplay-input', appData: {} })
   socket.on('new-data-producer', ({ id }: { id: string }) => { consumeInputs(recv, id).catch(fail) })
@@ -177,6 +201,7 @@ async function host (): Promise<void> {
 // ---------- guest ----------
 
 let inputChannel: types.DataProducer | null = null
+let reproduceVideo = async (): Promise<void> => { throw new Error('only a hosting host re-produces') }
 let frame = 0
 
 async function guest (): Promise<void> {
@@ -188,13 +213,31 @@ async function guest (): Promise<void> {
   const stream = new MediaStream()
   const video = document.querySelector('video') as HTMLVideoElement
   video.srcObject = stream
+  const consumers = new Map<string, types.Consumer>()
+  let counting = false
   const consume = async (producerId: string): Promise<void> => {
     const info = await call<types.ConsumerOptions>('sfu-consume', { producerId, transportId: recv.id, rtpCapabilities: device.recvRtpCapabilities, ignoreDtx: true })
     const consumer = await recv.consume(info)
+    consumers.set(consumer.id, consumer)
     stream.addTrack(consumer.track)
     state.tracks.push(consumer.kind)
-    if (consumer.kind === 'video') countFrames(video)
+    if (consumer.kind !== 'video') return
+    // A new video track (first one, or after the host re-produced): give the element a fresh stream.
+    video.srcObject = new MediaStream(stream.getTracks())
+    video.play().catch(() => {})
+    if (!counting) {
+      counting = true
+      countFrames(video)
+    }
   }
+  // The server says when a producer went away (the host re-produced): drop its track.
+  socket.on('consumer-closed', ({ consumerId }: { consumerId: string }) => {
+    const consumer = consumers.get(consumerId)
+    if (consumer === undefined) return
+    consumers.delete(consumerId)
+    stream.removeTrack(consumer.track)
+    consumer.close()
+  })
   socket.on('new-producer', ({ id }: { id: string }) => { consume(id).catch(fail) })
   for (const { id } of await call<Array<{ id: string }>>('sfu-get-producers')) await consume(id)
   const send = await transport('send')
@@ -217,7 +260,9 @@ function sendInput (k: number, v: number, player: number | null = state.slot): v
   if (inputChannel === null) throw new Error('not playing yet')
   frame++
   const key = `${player}:${frame}:${k}:${v}`
-  latencyChannel.postMessage({ key, at: clock() })
+  const at = clock()
+  state.times[key] = at
+  latencyChannel.postMessage({ key, at })
   inputChannel.send(new TextEncoder().encode(JSON.stringify({ t: 'i', f: frame, s: 0, p: player, k, v })).buffer as ArrayBuffer)
   state.inputsSent++
 }
@@ -249,7 +294,7 @@ function render (): void {
   requestAnimationFrame(render)
 }
 
-Object.assign(window, { demo: { state, sendInput, sendRaw } })
+Object.assign(window, { demo: { state, sendInput, sendRaw, call, reproduceVideo: async () => await reproduceVideo() } })
 document.querySelector('#role')?.replaceChildren(role === 'host' ? 'Host' : 'Guest')
 document.querySelector('#send')?.addEventListener('click', () => sendInput(Math.floor(Math.random() * 12), 1))
 render()

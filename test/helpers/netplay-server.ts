@@ -42,7 +42,8 @@ export type NetplayServerOptions = Partial<NetplayOptions> & {
  * at their defaults unless a test overrides them.
  */
 export async function startNetplay (t: Teardown, options: NetplayServerOptions = {}): Promise<NetplayServer> {
-  const app = Fastify({ logger: false })
+  // NETPLAY_TEST_LOG=warn (or any level) shows the server's log while debugging a test.
+  const app = Fastify({ logger: process.env.NETPLAY_TEST_LOG !== undefined ? { level: process.env.NETPLAY_TEST_LOG } : false })
   const clients = new Set<Closable>()
   t.teardown(async () => {
     for (const client of clients) client.close()
