@@ -18,6 +18,18 @@ import type { SignalingOptions } from './schema.ts'
 const OPEN = 1
 const TEXT = { binary: false }
 
+// Frames sent to one client in one tick (an ack with its users-updated, a
+// burst of relayed messages) leave in one write instead of one syscall each:
+// its TCP socket stays corked until the end of the current tick, so nothing
+// is delayed past it and the order is unchanged. One nextTick uncorks every
+// socket corked in the tick.
+const corked: WebSocketConnection[] = []
+let uncorkScheduled = false
+function uncorkAll (): void {
+  uncorkScheduled = false
+  for (const connection of corked.splice(0)) connection.uncork()
+}
+
 class WebSocketConnection implements Connection {
   readonly transport = 'websocket'
   readonly id = randomBytes(15).toString('base64url')
@@ -49,20 +61,21 @@ class WebSocketConnection implements Connection {
   }
 
   #cork (): void {
-    // Frames sent to one client in one tick (an ack with its users-updated,
-    // a burst of relayed messages) leave in one write instead of one syscall
-    // each: the socket stays corked until the end of the current tick, so
-    // nothing is delayed past it and the order is unchanged.
     if (!this.#corked) {
       this.#corked = true
       this.#tcp.cork()
-      process.nextTick(WebSocketConnection.#flush, this)
+      corked.push(this)
+      if (!uncorkScheduled) {
+        uncorkScheduled = true
+        process.nextTick(uncorkAll)
+      }
     }
   }
 
-  static #flush (connection: WebSocketConnection): void {
-    connection.#corked = false
-    connection.#tcp.uncork()
+  /** Ends this tick's cork (called by uncorkAll). */
+  uncork (): void {
+    this.#corked = false
+    this.#tcp.uncork()
   }
 
   emit (event: string, data?: unknown): void {
