@@ -7,6 +7,8 @@
 //   npx node bench/rooms-load.bench.ts --rounds 1 --cases baseline,sio,ws
 //   npx node bench/rooms-load.bench.ts --profile  (CPU profiles of the server children;
 //                                                  summarise with bench/lib/cpuprofile-top.ts)
+//   npx node bench/rooms-load.bench.ts --client library   (socket.io-client and fully parsed /ws frames:
+//                                                  the client of the first figures, which was the bottleneck)
 //   other flags: --rooms 250 --concurrency 64 --window 5000 --rate 190 --inflight 32
 //                --relay-capacity 400 --relay-refill 200 --case-timeout 120000
 //
@@ -32,7 +34,7 @@ import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { performance, type EventLoopUtilization } from 'node:perf_hooks'
-import { RoomGroup, sleep, type JoinResult, type RelayOptions, type RelayResult, type Transport } from './lib/rooms-load-clients.ts'
+import { RoomGroup, sleep, type ClientKind, type JoinResult, type RelayOptions, type RelayResult, type Transport } from './lib/rooms-load-clients.ts'
 import type { RssSample, ServerKind, ServerReply, ServerStats } from './lib/rooms-load-server.ts'
 
 const SERVER_SCRIPT = fileURLToPath(new URL('./lib/rooms-load-server.ts', import.meta.url))
@@ -63,6 +65,7 @@ const RELAY: RelayOptions = {
 }
 const RELAY_LIMIT = { capacity: num('relay-capacity', 400), refillPerSecond: num('relay-refill', 200) }
 const PROFILE = process.argv.includes('--profile')
+const CLIENT: ClientKind = flag('client') === 'library' ? 'library' : 'wire'
 const ROUNDS = num('rounds', 3)
 
 interface CaseSpec { id: string, label: string, server: ServerKind, transport: Transport, auth: boolean }
@@ -240,7 +243,7 @@ async function runCase (spec: CaseSpec, result: CaseResult, groups: RoomGroup[],
 
   // Warm-up: a couple of rooms go through the whole flow first, so the
   // "before" RSS already includes code that is loaded on first use.
-  const warm = new RoomGroup({ transport: spec.transport, port, rooms: warmRooms, tag: 'w', connectConcurrency: 8, timeoutMs: 10_000, ...(warmTokens !== undefined ? { tokens: warmTokens } : {}) })
+  const warm = new RoomGroup({ transport: spec.transport, port, rooms: warmRooms, tag: 'w', client: CLIENT, connectConcurrency: 8, timeoutMs: 10_000, ...(warmTokens !== undefined ? { tokens: warmTokens } : {}) })
   groups.push(warm)
   const warmConnect = await warm.connect()
   if (warmConnect.failed > 0) throw new Error(`warm-up connect failed: ${warmConnect.firstError}`)
@@ -252,7 +255,7 @@ async function runCase (spec: CaseSpec, result: CaseResult, groups: RoomGroup[],
 
   result.rssBefore = await server.request<RssSample>('rss')
 
-  const group = new RoomGroup({ transport: spec.transport, port, rooms: ROOMS, tag: 'b', connectConcurrency: CONNECT_CONCURRENCY, timeoutMs: 30_000, ...(tokens !== undefined ? { tokens } : {}) })
+  const group = new RoomGroup({ transport: spec.transport, port, rooms: ROOMS, tag: 'b', client: CLIENT, connectConcurrency: CONNECT_CONCURRENCY, timeoutMs: 30_000, ...(tokens !== undefined ? { tokens } : {}) })
   groups.push(group)
   const connected = await group.connect()
   result.connectMs = connected.ms
@@ -268,7 +271,7 @@ async function runCase (spec: CaseSpec, result: CaseResult, groups: RoomGroup[],
 
   // Marginal cost: more rooms on a server whose heap and allocator have
   // already grown, which is closer to what one more idle player costs.
-  const extra = new RoomGroup({ transport: spec.transport, port, rooms: MARGINAL_ROOMS, tag: 'm', connectConcurrency: CONNECT_CONCURRENCY, timeoutMs: 30_000, ...(marginalTokens !== undefined ? { tokens: marginalTokens } : {}) })
+  const extra = new RoomGroup({ transport: spec.transport, port, rooms: MARGINAL_ROOMS, tag: 'm', client: CLIENT, connectConcurrency: CONNECT_CONCURRENCY, timeoutMs: 30_000, ...(marginalTokens !== undefined ? { tokens: marginalTokens } : {}) })
   groups.push(extra)
   const extraConnect = await extra.connect()
   if (extraConnect.failed > 0) throw new Error(`marginal connect failed: ${extraConnect.firstError}`)
@@ -443,7 +446,9 @@ async function main (): Promise<void> {
   const started = performance.now()
   console.log(`rooms-load: ${ROOMS} rooms x 4 players = ${ROOMS * 4} connections per case, 127.0.0.1, family A payloads, Node ${process.version}, ${availableParallelism()} CPUs, ${ROUNDS} round(s) (median shown)`)
   console.log(`  clients: all in this process (1 client process; each server alone in its own child process); connect ramp: at most ${CONNECT_CONCURRENCY} handshakes in flight (joins are not bounded: every room opens at once, its guests join on the open ack)`)
-  console.log('  socket.io clients: transports [\'websocket\'], forceNew (one connection each); websocket clients: ws to /ws, frames { id, event, data }')
+  console.log(CLIENT === 'wire'
+    ? '  clients (--client wire): one bare ws socket per player for every case (no compression, no UTF-8 check); Socket.IO cases speak Engine.IO v4 / Socket.IO v5 packets on /socket.io/?EIO=4&transport=websocket, the ws case { id, event, data } frames on /ws; relayed data-messages are counted by their first bytes, unparsed'
+    : '  clients (--client library): socket.io-client, transports [\'websocket\'], forceNew (one connection each); websocket clients: ws to /ws, frames { id, event, data }, every frame parsed')
   console.log(`  relay: each host paced to <= ${RELAY.ratePerHost} msg/s (burst ${RELAY.burst}), <= ${RELAY.inflight} in flight per room; ${RELAY.warmupMs} ms warm-up, ${RELAY.windowMs} ms counted window; offered ceiling ${(ROOMS * RELAY.ratePerHost * 3).toLocaleString('en-US')} deliveries/s`)
   console.log(`  our server: per-connection relay limit ${RELAY_LIMIT.capacity} burst / ${RELAY_LIMIT.refillPerSecond}/s, signaling limit default; per-IP http limit lifted to 1e6 (every client shares 127.0.0.1); auth cases: HS256 read tokens from app.netplay.auth.mint, minted before timing`)
   const rounds: CaseResult[][] = []

@@ -1,11 +1,23 @@
 // Client side of bench/rooms-load.bench.ts: family A (upstream EmulatorJS)
 // players over Socket.IO (websocket transport only) or over our plain
 // WebSocket protocol, grouped 4 to a room (1 host + 3 guests).
+//
+// Two client implementations (`ClientKind`):
+//   wire     (default) every player is a bare `ws` socket speaking the wire
+//            protocol itself: Engine.IO v4 / Socket.IO v5 packets for the
+//            Socket.IO servers, { id, event, data } frames for /ws. Relayed
+//            data-messages are recognised by their first bytes and counted
+//            without being parsed (the bench never reads them). Same ws
+//            options, same work per message for every server.
+//   library  socket.io-client for Socket.IO, and every /ws frame parsed
+//            (the client of the first figures; about twice the client CPU
+//            per message, which made it the bottleneck of the relay).
 import { performance } from 'node:perf_hooks'
 import { io as connectSocketIo, type Socket } from 'socket.io-client'
 import { WebSocket } from 'ws'
 
 export type Transport = 'socket.io' | 'websocket'
+export type ClientKind = 'wire' | 'library'
 
 export interface AckOutcome { err: unknown, data: unknown, ms: number }
 
@@ -46,9 +58,13 @@ class WebSocketPeer implements Peer {
   readonly #pending = new Map<number, (frame: { ok?: boolean, data?: unknown, error?: unknown }) => void>()
   readonly #listeners = new Map<string, (data: unknown) => void>()
 
-  constructor (ws: WebSocket) {
+  constructor (ws: WebSocket, countDataMessagesUnparsed = false) {
     this.ws = ws
-    ws.on('message', (raw) => {
+    ws.on('message', (raw: Buffer) => {
+      if (countDataMessagesUnparsed && startsWith(raw, WS_DATA_MESSAGE)) {
+        this.#listeners.get('data-message')?.(undefined)
+        return
+      }
       const frame = JSON.parse(raw.toString()) as { id?: number, event?: string, ok?: boolean, data?: unknown, error?: unknown }
       if (frame.id !== undefined) {
         const settle = this.#pending.get(frame.id)
@@ -81,10 +97,99 @@ class WebSocketPeer implements Peer {
   close (): void { this.ws.terminate() }
 }
 
-export function connectPeer (transport: Transport, port: number, token: string | undefined, timeoutMs: number): Promise<Peer> {
+const WS_OPTIONS = { perMessageDeflate: false, skipUTF8Validation: true } as const
+/** The first bytes of a relayed data-message push: Socket.IO (engine.io message + EVENT to "/") and /ws. */
+const SIO_DATA_MESSAGE = Buffer.from('42["data-message",')
+const WS_DATA_MESSAGE = Buffer.from('{"event":"data-message",')
+const startsWith = (raw: Buffer, prefix: Buffer): boolean =>
+  raw.length > prefix.length && raw.compare(prefix, 0, prefix.length, 0, prefix.length) === 0
+
+/** Socket.IO over a bare ws: Engine.IO v4 packets (one per frame on websocket), Socket.IO v5 packets inside. */
+class SocketIoWirePeer implements Peer {
+  readonly ws: WebSocket
+  #nextAck = 0
+  readonly #pending = new Map<number, (args: unknown[]) => void>()
+  readonly #listeners = new Map<string, (data: unknown) => void>()
+
+  constructor (ws: WebSocket) {
+    this.ws = ws
+    ws.on('message', (raw: Buffer) => this.#onFrame(raw))
+  }
+
+  #onFrame (raw: Buffer): void {
+    if (raw[0] === 0x32) { // engine.io ping: answer pong
+      this.ws.send('3')
+      return
+    }
+    if (raw[0] !== 0x34) return // engine.io message
+    if (raw[1] === 0x32) { // EVENT
+      if (startsWith(raw, SIO_DATA_MESSAGE)) {
+        this.#listeners.get('data-message')?.(undefined)
+        return
+      }
+      const [event, data] = JSON.parse(raw.toString('utf8', 2)) as [string, unknown]
+      this.#listeners.get(event)?.(data)
+    } else if (raw[1] === 0x33) { // ACK: 43<id>[args]
+      const text = raw.toString('utf8', 2)
+      const bracket = text.indexOf('[')
+      const id = Number(text.slice(0, bracket))
+      const settle = this.#pending.get(id)
+      this.#pending.delete(id)
+      settle?.(JSON.parse(text.slice(bracket)) as unknown[])
+    }
+  }
+
+  request (event: string, data: unknown, timeoutMs: number): Promise<AckOutcome> {
+    const start = performance.now()
+    const id = this.#nextAck++
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id)
+        resolve({ err: 'ack timeout', data: undefined, ms: performance.now() - start })
+      }, timeoutMs)
+      this.#pending.set(id, (args) => {
+        clearTimeout(timer)
+        resolve({ err: args[0], data: args[1], ms: performance.now() - start })
+      })
+      this.ws.send(`42${id}${JSON.stringify([event, data])}`)
+    })
+  }
+
+  emit (event: string, data: unknown): void { this.ws.send(`42${JSON.stringify([event, data])}`) }
+  on (event: string, listener: (data: unknown) => void): void { this.#listeners.set(event, listener) }
+  /** What socket.io-client's disconnect() sends: a namespace DISCONNECT, then the transport closes. */
+  close (): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send('41')
+    this.ws.close()
+  }
+}
+
+function connectSocketIoWire (port: number, token: string | undefined, resolve: (peer: Peer) => void, reject: (err: Error) => void, timer: NodeJS.Timeout): void {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`, WS_OPTIONS)
+  const fail = (err: Error): void => { clearTimeout(timer); ws.terminate(); reject(err) }
+  const handshake = (raw: Buffer): void => {
+    const text = raw.toString()
+    if (text.startsWith('0')) { // engine.io open: connect to the "/" namespace, with the token as auth
+      ws.send(token === undefined ? '40' : `40${JSON.stringify({ token })}`)
+    } else if (text.startsWith('40')) {
+      ws.off('message', handshake)
+      clearTimeout(timer)
+      resolve(new SocketIoWirePeer(ws))
+    } else if (text.startsWith('44')) {
+      fail(new Error((JSON.parse(text.slice(2)) as { message?: string }).message ?? 'connect_error'))
+    }
+  }
+  ws.on('message', handshake)
+  ws.once('error', fail)
+  ws.once('unexpected-response', (_req, res) => fail(new Error(`HTTP ${res.statusCode}`)))
+}
+
+export function connectPeer (transport: Transport, port: number, token: string | undefined, timeoutMs: number, client: ClientKind = 'wire'): Promise<Peer> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`connect timeout after ${timeoutMs} ms`)), timeoutMs)
-    if (transport === 'socket.io') {
+    if (transport === 'socket.io' && client === 'wire') {
+      connectSocketIoWire(port, token, resolve, reject, timer)
+    } else if (transport === 'socket.io') {
       const socket = connectSocketIo(`http://127.0.0.1:${port}`, {
         transports: ['websocket'],
         forceNew: true, // one engine connection per player, never multiplexed
@@ -95,10 +200,10 @@ export function connectPeer (transport: Transport, port: number, token: string |
       socket.once('connect_error', (err) => { clearTimeout(timer); socket.disconnect(); reject(err) })
     } else {
       const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, {
-        perMessageDeflate: false,
+        ...(client === 'wire' ? WS_OPTIONS : { perMessageDeflate: false }),
         ...(token !== undefined ? { headers: { authorization: `Bearer ${token}` } } : {})
       })
-      ws.once('open', () => { clearTimeout(timer); resolve(new WebSocketPeer(ws)) })
+      ws.once('open', () => { clearTimeout(timer); resolve(new WebSocketPeer(ws, client === 'wire')) })
       ws.once('error', (err) => { clearTimeout(timer); ws.terminate(); reject(err) })
       ws.once('unexpected-response', (_req, res) => { clearTimeout(timer); ws.terminate(); reject(new Error(`HTTP ${res.statusCode}`)) })
     }
@@ -130,6 +235,8 @@ export interface GroupOptions {
   tag: string
   /** Handshakes in flight at once while connecting. */
   connectConcurrency: number
+  /** Client implementation (default `wire`). */
+  client?: ClientKind
   timeoutMs: number
 }
 
@@ -226,9 +333,9 @@ export class RoomGroup {
 
   /** Connects every player, at most `connectConcurrency` handshakes at once. */
   async connect (): Promise<ConnectResult> {
-    const { transport, port, tokens, connectConcurrency, timeoutMs } = this.options
+    const { transport, port, tokens, connectConcurrency, timeoutMs, client } = this.options
     const start = performance.now()
-    const results = await mapBounded(this.players, connectConcurrency, (i) => connectPeer(transport, port, tokens?.[i], timeoutMs))
+    const results = await mapBounded(this.players, connectConcurrency, (i) => connectPeer(transport, port, tokens?.[i], timeoutMs, client))
     let failed = 0
     let firstError: string | undefined
     for (const [i, r] of results.entries()) {
