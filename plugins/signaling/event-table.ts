@@ -66,6 +66,9 @@ export interface SignalingEvent<S extends TSchema = TSchema> {
 
 export type AckResult = { ok: true, data: unknown } | { ok: false, error: EventError }
 
+/** The reply of a message sent without an ack (every relayed data-message): one shared no-op. */
+export const noReply = (_result: AckResult): void => {}
+
 /**
  * A check another plugin adds to an event (e.g. the data-channel guard on
  * `data-message`): runs after schema validation, before the handler; a

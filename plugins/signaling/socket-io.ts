@@ -6,7 +6,7 @@ import { Server, type Socket } from 'socket.io'
 import type { FastifyInstance } from 'fastify'
 import { errorBody } from '../../lib/errors.ts'
 import type { Identity } from '../../lib/netplay.ts'
-import type { AckResult, Connection, EventTable } from './event-table.ts'
+import { noReply, type AckResult, type Connection, type EventTable } from './event-table.ts'
 import { CLIENT_LEFT, type ConnectionHub } from './hub.ts'
 import type { OutgoingEvent } from './outgoing.ts'
 import type { SignalingOptions } from './schema.ts'
@@ -64,7 +64,7 @@ function cutOff (socket: Socket): void {
 }
 
 function replyFor (ack: ((...args: unknown[]) => void) | undefined, style: 'error-first' | 'value'): (result: AckResult) => void {
-  if (ack === undefined) return () => {}
+  if (ack === undefined) return noReply
   if (style === 'value') {
     return (result) => { result.ok ? ack(result.data) : ack({ error: result.error.wire }) }
   }
@@ -121,7 +121,7 @@ export function attachSocketIo (app: FastifyInstance, options: SignalingOptions,
       // event") instead of left to time out.
       socket.onAny((name: string, ...args: unknown[]) => {
         const ack = typeof args.at(-1) === 'function' ? args.pop() as (...a: unknown[]) => void : undefined
-        table.dispatch(connection, guard, name, args[0], replyFor(ack, table.ackStyle(name)))
+        table.dispatch(connection, guard, name, args[0], ack === undefined ? noReply : replyFor(ack, table.ackStyle(name)))
       })
       socket.on('disconnect', (reason) => hub.remove(connection, reason === 'client namespace disconnect' ? CLIENT_LEFT : reason))
     })

@@ -10,7 +10,7 @@ import type { WebSocket } from 'ws'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Identity } from '../../lib/netplay.ts'
 import { netplayRoutes } from '../../lib/http.ts'
-import type { AckResult, Connection, EventTable } from './event-table.ts'
+import { noReply, type AckResult, type Connection, type EventTable } from './event-table.ts'
 import { CLIENT_LEFT, type ConnectionHub } from './hub.ts'
 import type { OutgoingEvent } from './outgoing.ts'
 import type { SignalingOptions } from './schema.ts'
@@ -89,7 +89,7 @@ class WebSocketConnection implements Connection {
 }
 
 function replyFor (connection: WebSocketConnection, id: unknown): (result: AckResult) => void {
-  if (typeof id !== 'string' && typeof id !== 'number') return () => {}
+  if (typeof id !== 'string' && typeof id !== 'number') return noReply
   return (result) => {
     connection.send(result.ok
       ? { id, ok: true, data: result.data ?? null }
