@@ -185,11 +185,12 @@ async function host (): Promise<void> {
   // Like the real host: separate send transports for video, audio and data, and one recv transport.
   const [videoSend, audioSend, dataSend, recv] = await Promise.all([transport('send'), transport('send'), transport('send'), transport('recv')])
   const video = animatedCanvas()
-  let videoProducer = await videoSend.produce({ track: video })
+  // stopTracks: false keeps the canvas track alive when its producer closes.
+  let videoProducer = await videoSend.produce({ track: video, stopTracks: false })
   // What the real host does on pause/resume: close the video producer and produce the track again.
   reproduceVideo = async () => {
     videoProducer.close()
-    videoProducer = await videoSend.produce({ track: video })
+    videoProducer = await videoSend.produce({ track: video, stopTracks: false })
   }
   await audioSend.produce({ track: tone() })
   await dataSend.produceData({ ordered: false, maxPacketLifeTime: 3000, label: 'netplay-input', appData: {} })

@@ -77,7 +77,7 @@ t.test('family B through the SFU in Chromium: video and audio flow, inputs are g
   t.match(guard.stats().rejects, { wrong_seat: 1, too_large: 1, malformed: 1 }, 'counted by reason')
   await one.evaluate(() => (window as any).demo.sendInput(1, 0))
   hostState = await waitForState(host, (s) => s.inputsReceived >= 81, 'the next valid input')
-  t.notOk(hostState.inputKeys.some((key: string) => key.includes(':13:')), 'the spoofed input never reached the host')
+  t.notOk(hostState.inputKeys.some((key: string) => { const [p, , k] = key.split(':'); return p === '2' && k === '13' }), 'the spoofed input never reached the host')
   t.equal(hostState.byPlayer['2'], 40, 'nothing landed on the spoofed seat')
 
   // A flood: the bucket drops the excess; past 20 drops the channel is cut off and the guest told.
@@ -90,7 +90,8 @@ t.test('family B through the SFU in Chromium: video and audio flow, inputs are g
   const forwarded = server.app.netplay.sfu.stats().inputs.forwarded
   hostState = await waitForState(host, (s) => s.inputsReceived === forwarded, 'the host to get exactly what the guard let through')
   t.ok(hostState.byPlayer['2'] < 40 + 600, 'the flood did not get through')
-  await two.evaluate(() => (window as any).demo.sendInput(5, 1))
+  // The client may already have seen its channel close (send throws) or not yet (the server drops it).
+  await two.evaluate(() => { try { (window as any).demo.sendInput(5, 1) } catch {} })
   await sleep(300)
   t.equal((await waitForState(host, () => true, 'host')).inputsReceived, forwarded, 'a cut-off channel carries nothing more')
   t.ok((await waitForState(one, (s) => s.framesRendered > framesBefore + 10, 'video to keep flowing')).framesRendered > framesBefore, 'the host\'s stream is unaffected')
