@@ -40,6 +40,8 @@ async function ops (app: FastifyInstance, input: OpsOptionsInput): Promise<void>
   checks.set('draining', () => draining ? 'node is shutting down' : null)
   // Its own name: the aggregate adds a `redis` PING check, which must not replace this one.
   if (np.cluster !== undefined) checks.set('cluster', () => np.cluster.healthy ? null : 'cluster heartbeats are not reaching Redis')
+  // Only an SFU that ran at boot can become unready: one left out on purpose (`required: false` without mediasoup) never does.
+  if (np.sfu?.available === true) checks.set('sfu', () => np.sfu.available ? null : 'no mediasoup worker is running')
 
   const registry = new Registry()
   const p = options.metrics.prefix
@@ -58,6 +60,22 @@ async function ops (app: FastifyInstance, input: OpsOptionsInput): Promise<void>
   sample(new Gauge({ name: `${p}auth_failures_total`, help: 'Authentication failures by reason', labelNames: ['reason'], registers: [], collect () { setAll(this, np.auth?.stats().failures) } }))
   sample(new Gauge({ name: `${p}rate_limit_drops_total`, help: 'Requests and messages refused by a rate limit, by limit', labelNames: ['limit'], registers: [], collect () { setAll(this, np.rateLimit?.stats().drops) } }))
   sample(new Gauge({ name: `${p}input_rejects_total`, help: 'Inputs and relayed messages refused by the data-channel guard, by reason', labelNames: ['reason'], registers: [], collect () { setAll(this, np.datachannelGuard?.stats().rejects) } }))
+  if (np.sfu !== undefined) {
+    const sfu = np.sfu
+    sample(new Gauge({ name: `${p}sfu_workers`, help: 'mediasoup workers running', registers: [], collect () { this.set(sfu.stats().workers) } }))
+    sample(new Gauge({ name: `${p}sfu_worker_replacements_total`, help: 'mediasoup workers that died and were replaced', registers: [], collect () { this.set(sfu.stats().workerReplacements) } }))
+    sample(new Gauge({
+      name: `${p}sfu_objects`,
+      help: 'mediasoup objects held for clients, by kind',
+      labelNames: ['kind'],
+      registers: [],
+      collect () {
+        const stats = sfu.stats()
+        setAll(this, { rooms: stats.rooms, transports: stats.transports, producers: stats.producers, consumers: stats.consumers, data_producers: stats.dataProducers, data_consumers: stats.dataConsumers })
+      }
+    }))
+    sample(new Gauge({ name: `${p}sfu_inputs_total`, help: 'Inputs on SFU input channels, by outcome', labelNames: ['outcome'], registers: [], collect () { const { inputs } = sfu.stats(); setAll(this, { forwarded: inputs.forwarded, refused: inputs.refused }) } }))
+  }
   sample(new Gauge({ name: `${p}abuse_strikes_total`, help: 'Abuse strikes (invalid messages, drops, rejected inputs) by reason', labelNames: ['reason'], registers: [], collect () { setAll(this, np.rateLimit?.stats().strikes) } }))
 
   np.signaling?.onEventHandled((event, seconds, ok) => {

@@ -233,6 +233,27 @@ t.test('with a real mediasoup worker', needsWorker(), async (t) => {
     t.not(after[0], before[0])
   })
 
+  t.test('readiness and metrics follow the workers', async (t) => {
+    const server = await sfuServer(t, { workerRespawnDelayMs: 600_000 })
+    const host = await member(server, 'host', 'metrics', { open: true })
+    const send = await ok(host, 'sfu-create-transport', { direction: 'send' })
+    await ok(host, 'sfu-produce', { transportId: send.id, kind: 'video', rtpParameters: VP8(1) })
+    t.same((await server.get('/readyz')).body, { ready: true, reasons: {} })
+    const metrics = String((await server.get('/metrics')).body)
+    t.match(metrics, /netplay_sfu_workers 1/)
+    t.match(metrics, /netplay_sfu_objects\{kind="transports"\} 1/)
+    t.match(metrics, /netplay_sfu_objects\{kind="producers"\} 1/)
+    const [pid] = await workerPids()
+    process.kill(pid as number, 'SIGKILL')
+    await host.inbox.take('sfu-media-reset', () => true, 5000)
+    const down = await server.get('/readyz')
+    t.equal(down.status, 503)
+    t.same(down.body, { ready: false, reasons: { sfu: 'no mediasoup worker is running' } }, 'unready while no worker runs')
+    t.same(await host.ack('sfu-available', {}), [{ available: false }], 'and clients are told the truth')
+    t.equal((await host.call('sfu-create-transport', { direction: 'send' })).err, 'sfu unavailable')
+    t.match(String((await server.get('/metrics')).body), /netplay_sfu_workers 0/)
+  })
+
   t.test('app.close() stops every worker process', async (t) => {
     const { default: Fastify } = await import('fastify')
     const { default: netplay } = await import('../../index.ts')
