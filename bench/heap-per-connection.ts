@@ -4,6 +4,11 @@
 // memory per connection.
 //
 //   npx node bench/heap-per-connection.ts [baseline|sio|sio-auth|ws|ws-auth] [--rooms 100] [--top 40] [--rss-only]
+//
+// --rss-only takes no snapshot and prints where the resident memory per
+// connection is: process.memoryUsage() and /proc/<pid>/smaps deltas (V8
+// pages vs malloc). Writing a snapshot grows malloc's arena, so the RSS
+// figures of a run with snapshots are not meaningful.
 import { spawn } from 'node:child_process'
 import { readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -112,10 +117,10 @@ async function main (): Promise<void> {
   await sleep(1500)
   const rssAfter = await request<RssSample>('rss')
   const mapsAfter = residentByMapping(child.pid ?? 0)
-  const per = (k: keyof RssSample): string => `${k} ${((rssAfter[k] - rssBefore[k]) / players / 1024).toFixed(1)}`
-  console.log(`${which}, ${players} seated idle connections: process.memoryUsage() deltas per connection (KB): ${(['rss', 'heapTotal', 'heapUsed', 'external', 'arrayBuffers', 'newSpace'] as const).map(per).join(', ')}`)
-  console.log(`resident KB per connection by mapping: ${[...mapsAfter].filter(([k, v]) => v !== (mapsBefore.get(k) ?? 0)).map(([k, v]) => `${k}: ${((v - (mapsBefore.get(k) ?? 0)) / players).toFixed(1)}`).join(', ')}`)
   if (RSS_ONLY) {
+    const per = (k: keyof RssSample): string => `${k} ${((rssAfter[k] - rssBefore[k]) / players / 1024).toFixed(1)}`
+    console.log(`${which}, ${players} seated idle connections: process.memoryUsage() deltas per connection (KB): ${(['rss', 'heapTotal', 'heapUsed', 'external', 'arrayBuffers', 'newSpace'] as const).map(per).join(', ')}`)
+    console.log(`resident KB per connection by mapping: ${[...mapsAfter].filter(([k, v]) => v !== (mapsBefore.get(k) ?? 0)).map(([k, v]) => `${k}: ${((v - (mapsBefore.get(k) ?? 0)) / players).toFixed(1)}`).join(', ')}`)
     await group.close()
     child.kill()
     return
