@@ -44,6 +44,9 @@ const role: Role = params.get('role') === 'host' ? 'host' : 'guest'
 const roomName = params.get('room') ?? 'demo-room'
 const token = params.get('token') ?? undefined
 const base = params.get('base') ?? location.pathname.replace(/\/demo\/?$/, '')
+// `client=gen1`: a guest speaking EmulatorJS-SFU generation 1 (family C): `sfu-produce-data`,
+// label `ejs-inputs` with protocol `json`, text inputs `{player,index,value}`, users-map join ack.
+const gen1 = params.get('client') === 'gen1'
 
 const state: DemoState = {
   role,
@@ -103,7 +106,7 @@ async function transport (direction: 'send' | 'recv'): Promise<types.Transport> 
       call<string>('sfu-produce', { transportId: created.id, kind, rtpParameters, appData }).then((id) => done({ id }), fail)
     })
     created.on('producedata', ({ sctpStreamParameters, label, protocol, appData }, done, fail) => {
-      call<string>('producedata', { transportId: created.id, sctpStreamParameters, label, protocol, appData }).then((id) => done({ id }), fail)
+      call<string>(gen1 ? 'sfu-produce-data' : 'producedata', { transportId: created.id, sctpStreamParameters, label, protocol, appData }).then((id) => done({ id }), fail)
     })
   }
   return created
@@ -157,8 +160,10 @@ async function consumeInputs (recv: types.Transport, dataProducerId: string): Pr
   consumer.binaryType = 'arraybuffer'
   consumer.on('message', (data: ArrayBuffer | string) => {
     const text = typeof data === 'string' ? data : new TextDecoder().decode(data)
-    let input: { t?: string, f?: number, p?: number, k?: number, v?: number }
+    let input: { t?: string, f?: number, p?: number, k?: number, v?: number, player?: number, index?: number, value?: number }
     try { input = JSON.parse(text) } catch { return }
+    // Family C (generation 1) text inputs carry no frame.
+    if (typeof input.player === 'number') input = { t: 'i', f: 0, p: input.player, k: input.index, v: input.value }
     if (input.t !== 'i') return
     state.messagesReceived++
     const key = `${input.p}:${input.f}:${input.k}:${input.v}`
@@ -178,7 +183,7 @@ async function consumeInputs (recv: types.Transport, dataProducerId: string): Pr
 }
 
 async function host (): Promise<void> {
-  await call('open-room', { extra: extra(0), maxPlayers: 4, password: null })
+  await call('open-room', { extra: extra(0), maxPlayers: Number(params.get('max') ?? 4), password: null })
   await call('join-room', { extra: extra(0), password: null })
   state.slot = 0
   await device.load({ routerRtpCapabilities: await call('sfu-get-router-rtp-capabilities') })
@@ -206,8 +211,10 @@ let reproduceVideo = async (): Promise<void> => { throw new Error('only a hostin
 let frame = 0
 
 async function guest (): Promise<void> {
-  const joined = await call<{ users: Record<string, { player_slot?: number }> }>('join-room', { extra: extra(-1), password: null })
-  const me = Object.values(joined.users).find((user) => (user as { socketId?: string }).socketId === socket.id)
+  type Users = Record<string, { player_slot?: number, socketId?: string }>
+  const joined = await call<{ users: Users } | Users>('join-room', { extra: gen1 ? { room_name: roomName, player_name: 'gen1 guest' } : extra(-1), password: null })
+  const users = (gen1 ? joined : (joined as { users: Users }).users) as Users
+  const me = Object.values(users).find((user) => user.socketId === socket.id)
   state.slot = typeof me?.player_slot === 'number' ? me.player_slot : null
   await device.load({ routerRtpCapabilities: await call('sfu-get-router-rtp-capabilities') })
   const recv = await transport('recv')
@@ -242,7 +249,9 @@ async function guest (): Promise<void> {
   socket.on('new-producer', ({ id }: { id: string }) => { consume(id).catch(fail) })
   for (const { id } of await call<Array<{ id: string }>>('sfu-get-producers')) await consume(id)
   const send = await transport('send')
-  inputChannel = await send.produceData({ ordered: false, maxPacketLifeTime: 3000, label: 'netplay-input', appData: {} })
+  inputChannel = await send.produceData(gen1
+    ? { ordered: false, maxPacketLifeTime: 3000, label: 'ejs-inputs', protocol: 'json', appData: {} }
+    : { ordered: false, maxPacketLifeTime: 3000, label: 'netplay-input', appData: {} })
   await new Promise<void>((resolve) => { if (inputChannel?.readyState === 'open') resolve(); else inputChannel?.on('open', () => resolve()) })
   state.status = 'playing'
 }
@@ -260,11 +269,12 @@ function countFrames (video: HTMLVideoElement): void {
 function sendInput (k: number, v: number, player: number | null = state.slot): void {
   if (inputChannel === null) throw new Error('not playing yet')
   frame++
-  const key = `${player}:${frame}:${k}:${v}`
+  const key = gen1 ? `${player}:0:${k}:${v}` : `${player}:${frame}:${k}:${v}`
   const at = clock()
   state.times[key] = at
   latencyChannel.postMessage({ key, at })
-  inputChannel.send(new TextEncoder().encode(JSON.stringify({ t: 'i', f: frame, s: 0, p: player, k, v })).buffer as ArrayBuffer)
+  if (gen1) inputChannel.send(JSON.stringify({ player, index: k, value: v }))
+  else inputChannel.send(new TextEncoder().encode(JSON.stringify({ t: 'i', f: frame, s: 0, p: player, k, v })).buffer as ArrayBuffer)
   state.inputsSent++
 }
 

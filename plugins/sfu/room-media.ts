@@ -9,7 +9,9 @@ import type { PoolWorker } from './workers.ts'
 export type Direction = 'send' | 'recv'
 
 export interface TransportAppData extends ms.AppData {
-  direction: Direction
+  direction: Direction | 'any'
+  /** The socket that created it: after a reconnect, the old socket's transports are stale. */
+  connectionId: string
 }
 
 /** A data producer the room's host may consume: a guest's own, or the guarded relay of an input channel. */

@@ -105,6 +105,9 @@ export class SfuService {
   async createTransport (connection: Connection, direction: Direction | undefined): Promise<Record<string, unknown>> {
     const ctx = await this.#context(connection)
     const { peer, media } = ctx
+    // A reconnected client builds new transports: the ones its previous
+    // socket made kept the stream going meanwhile and are retired now.
+    for (const transport of [...peer.transports.values()]) if (transport.appData.connectionId !== connection.id) transport.close()
     const limits = this.#options.limits
     if (peer.transports.size >= limits.transports) throw new SfuLimitError('transports', limits.transports)
     const options = this.#options
@@ -120,7 +123,7 @@ export class SfuService {
       maxSendMessageSize: options.maxSctpMessageSize,
       maxReceiveMessageSize: options.maxSctpMessageSize,
       initialAvailableOutgoingBitrate: options.initialAvailableOutgoingBitrate,
-      appData: { direction: direction ?? 'any' } as unknown as TransportAppData
+      appData: { direction: direction ?? 'any', connectionId: connection.id }
     }))
     this.#keep(ctx, transport)
     if (options.maxIncomingBitrate > 0 && direction !== 'recv') {
@@ -360,7 +363,7 @@ export class SfuService {
   #transport (ctx: Context, id: string, use?: Direction): ms.WebRtcTransport<TransportAppData> {
     const transport = ctx.peer.transports.get(id)
     if (transport === undefined) throw new SfuUnknownTransportError()
-    const direction = transport.appData.direction as string
+    const direction = transport.appData.direction
     if (use !== undefined && direction !== 'any' && direction !== use) throw new SfuWrongDirectionError(use)
     return transport
   }

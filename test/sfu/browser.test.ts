@@ -21,9 +21,9 @@ async function demoServer (t: Parameters<typeof startNetplay>[0], workerBin: str
   })
 }
 
-async function open (page: Page, server: NetplayServer, role: 'host' | 'guest', sub: string, room: string): Promise<Page> {
+async function open (page: Page, server: NetplayServer, role: 'host' | 'guest', sub: string, room: string, client = 'gen2'): Promise<Page> {
   page.on('pageerror', (err) => { throw err })
-  await page.goto(`${server.url}/demo?role=${role}&room=${room}&token=${await server.token(sub, sub)}`)
+  await page.goto(`${server.url}/demo?role=${role}&room=${room}&client=${client}&max=8&token=${await server.token(sub, sub)}`)
   return page
 }
 
@@ -95,6 +95,17 @@ t.test('family B through the SFU in Chromium: video and audio flow, inputs are g
   await sleep(300)
   t.equal((await waitForState(host, () => true, 'host')).inputsReceived, forwarded, 'a cut-off channel carries nothing more')
   t.ok((await waitForState(one, (s) => s.framesRendered > framesBefore + 10, 'video to keep flowing')).framesRendered > framesBefore, 'the host\'s stream is unaffected')
+
+  // A generation-1 guest (family C): text inputs on `ejs-inputs` (protocol json), through the same guard.
+  const gen1 = await open(await context.newPage(), server, 'guest', 'gen1-guest', 'arena', 'gen1')
+  const gen1State = await waitForState(gen1, (s) => s.status === 'playing' && s.framesRendered > 5, 'the generation-1 guest to see video')
+  const forwardedBefore = server.app.netplay.sfu.stats().inputs.forwarded
+  for (let k = 0; k < 16; k++) await gen1.evaluate((k) => (window as any).demo.sendInput(k, 1), k)
+  await gen1.evaluate(() => (window as any).demo.sendInput(3, 1, 0))
+  const seat = String(gen1State.slot)
+  hostState = await waitForState(host, (s) => s.byPlayer[seat] === 16, 'the generation-1 inputs')
+  await sleep(200)
+  t.equal(server.app.netplay.sfu.stats().inputs.forwarded - forwardedBefore, 16, 'family C text inputs relayed; the one naming another player dropped')
 
   // Pause/resume: the host re-produces its video; guests switch to the new producer.
   const producersBefore = server.app.netplay.sfu.stats().producers

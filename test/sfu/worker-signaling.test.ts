@@ -23,10 +23,10 @@ const OPUS = (ssrc: number) => ({
 })
 const SCTP = (streamId: number) => ({ streamId, ordered: false, maxPacketLifeTime: 3000 })
 
-async function sfuServer (t: Parameters<typeof startNetplay>[0], sfu: Record<string, unknown> = {}): Promise<NetplayServer> {
+async function sfuServer (t: Parameters<typeof startNetplay>[0], sfu: Record<string, unknown> = {}, reconnectGraceMs = 0): Promise<NetplayServer> {
   return await startNetplay(t, {
     auth: TOKEN_AUTH,
-    rooms: { reconnectGraceMs: 0 },
+    rooms: { reconnectGraceMs },
     sfu: { workerBin: workerBinary() as string, workers: 1, port: 0, listenIp: '127.0.0.1', ...sfu }
   })
 }
@@ -210,6 +210,29 @@ t.test('with a real mediasoup worker', needsWorker(), async (t) => {
     host.close()
     await sleep(200)
     t.match(server.app.netplay.sfu.stats(), { rooms: 0, transports: 0, producers: 0 }, 'the empty room closed its router')
+  })
+
+  t.test('a reconnect keeps the stream until the new socket builds its transports', async (t) => {
+    const server = await sfuServer(t, {}, 30_000)
+    const host = await member(server, 'host', 'blip', { open: true })
+    const guest = await member(server, 'guest', 'blip')
+    const caps = await ok(host, 'sfu-get-router-rtp-capabilities')
+    const send = await ok(host, 'sfu-create-transport', { direction: 'send' })
+    const video = await ok(host, 'sfu-produce', { transportId: send.id, kind: 'video', rtpParameters: VP8(1) })
+    const recv = await ok(guest, 'sfu-create-transport', { direction: 'recv' })
+    const consumer = await ok(guest, 'sfu-consume', { producerId: video, transportId: recv.id, rtpCapabilities: caps })
+
+    host.socket.io.engine.close() // a network blip (no clean disconnect): the seat is held for the grace
+    await sleep(100)
+    t.same(await ok(guest, 'sfu-get-producers'), [{ id: video, kind: 'video' }], 'the host\'s stream stays up while it reconnects')
+    const back = await member(server, 'host', 'blip')
+    t.same(await ok(back, 'sfu-get-producers'), [], 'the same identity: its own producer is not listed to it')
+    const again = await ok(back, 'sfu-create-transport', { direction: 'send' })
+    t.same(await guest.inbox.take('consumer-closed'), { consumerId: consumer.id, producerId: video, kind: 'video' }, 'the old socket\'s transports retire once the new one builds')
+    t.equal((await back.call('sfu-connect-transport', { transportId: send.id, dtlsParameters: {} })).err, 'transport not found')
+    const fresh = await ok(back, 'sfu-produce', { transportId: again.id, kind: 'video', rtpParameters: VP8(2) })
+    t.same(await guest.inbox.take('new-producer', (d) => d.id === fresh), { id: fresh, kind: 'video' })
+    t.match(server.app.netplay.sfu.stats(), { transports: 2, producers: 1 }, 'no stale transports count against the limit')
   })
 
   t.test('a killed worker is replaced without exiting; the room is told and rebuilds', async (t) => {
