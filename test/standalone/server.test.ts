@@ -7,11 +7,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { get } from 'node:https'
 import { configFrom } from '../../examples/standalone/config.ts'
+import { buildDemoBundle } from '../helpers/browser.ts'
 
 const SERVER = new URL('../../examples/standalone/server.ts', import.meta.url).pathname
 
 function start (args: string[], env: Record<string, string> = {}): Promise<{ url: string, output: () => string, stop: () => Promise<number | null> }> {
-  const child = spawn(process.execPath, [SERVER, '--port', '0', '--host', '127.0.0.1', ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [SERVER, '--port', '0', '--host', '127.0.0.1', ...args], { env: { PATH: process.env.PATH ?? '', NETPLAY_SFU: 'off', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
   child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
@@ -97,4 +98,60 @@ t.test('romm-sfu-server variable names are accepted', async (t) => {
   t.same(config.netplay.auth !== false && config.netplay.auth.secrets, ['x'.repeat(32)])
   t.equal(config.netplay.redis, 'redis://127.0.0.1:1')
   t.throws(() => configFrom(['--cert', '/nonexistent'], {}), /go together/)
+})
+
+t.test('SFU settings from flags and romm-sfu-server style variables', async (t) => {
+  const config = configFrom(['--sfu-workers', '3', '--stun', 'stun:stun.example.org:3478', '--turn', 'turn:turn.example.org', '--turn-secret', 'a,b'], {
+    ANNOUNCED_IP: 'play.example.org', LISTEN_IP: '10.0.0.5', WEBRTC_PORT: '44000', RTC_MIN_PORT: '50000', RTC_MAX_PORT: '50100'
+  })
+  if (config === 'help') return t.fail('help')
+  t.same(config.netplay.sfu, {
+    required: false,
+    listenIp: '10.0.0.5',
+    announcedAddress: 'play.example.org',
+    workers: 3,
+    port: 44000,
+    portRange: { min: 50000, max: 50100 },
+    ice: { stun: ['stun:stun.example.org:3478'], turnRest: { urls: ['turn:turn.example.org'], secret: ['a', 'b'] } }
+  }, 'auto by default: the server runs with or without mediasoup')
+  const on = configFrom(['--sfu', 'on'], {})
+  t.equal(on !== 'help' && on.netplay.sfu?.required, true)
+  const off = configFrom([], { NETPLAY_SFU: 'off' })
+  t.equal(off !== 'help' && off.netplay.sfu, undefined)
+  t.throws(() => configFrom(['--sfu', 'maybe'], {}), /auto, on or off/)
+  t.throws(() => configFrom(['--rtc-min-port', '50000'], {}), /go together/)
+  t.throws(() => configFrom(['--turn', 'turn:x'], {}), /--turn-secret/)
+})
+
+t.test('--sfu auto without a worker: the server runs, says why the SFU is off, and serves the demo page', async (t) => {
+  await buildDemoBundle()
+  const server = await start(['--sfu', 'auto', '--sfu-port', '0'], { NETPLAY_SFU: 'auto', MEDIASOUP_WORKER_BIN: '/nonexistent/mediasoup-worker' })
+  t.match(server.output(), /SFU disabled: sfu-available answers false/)
+  t.match(server.output(), /FST_NETPLAY_SFU_WORKER_FAILED/)
+  const page = await fetch(`${server.url}/demo`)
+  t.equal(page.status, 200)
+  t.match(page.headers.get('content-type'), /text\/html/)
+  t.match(await page.text(), /<script src="demo.js">/)
+  const script = await fetch(`${server.url}/demo.js`)
+  t.equal(script.status, 200)
+  t.match(script.headers.get('content-type'), /javascript/)
+  t.ok((await script.text()).length > 10_000, 'the bundled client')
+  t.equal((await fetch(`${server.url}/demo/demo.js`)).status, 200, 'also relative to /demo/')
+  const ice = await fetch(`${server.url}/ice`)
+  t.equal(ice.status, 200, 'ICE for P2P clients even without the SFU')
+  t.equal(await server.stop(), 0)
+})
+
+t.test('--sfu on without a worker: the server refuses to start and says how to fix it', async (t) => {
+  const child = spawn(process.execPath, [SERVER, '--port', '0', '--host', '127.0.0.1', '--sfu', 'on', '--sfu-port', '0'], {
+    env: { PATH: process.env.PATH ?? '', MEDIASOUP_WORKER_BIN: '/nonexistent/mediasoup-worker' },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let output = ''
+  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  const [code] = await once(child, 'exit')
+  t.not(code, 0)
+  t.match(output, /FST_NETPLAY_SFU_WORKER_FAILED/)
+  t.match(output, /MEDIASOUP_WORKER_BIN/)
 })
