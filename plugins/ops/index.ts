@@ -20,8 +20,6 @@ export interface OpsApi {
   readonly draining: boolean
   /** The app's own Prometheus registry (nothing global). */
   readonly metrics: Registry
-  /** Observes one input relayed guest -> host (the guard reports through this). */
-  observeInputLatency (seconds: number): void
 }
 
 declare module '../../lib/netplay.ts' {
@@ -51,7 +49,6 @@ async function ops (app: FastifyInstance, input: OpsOptionsInput): Promise<void>
   const joinsOk = joins.labels('ok')
   const joinsRefused = joins.labels('refused')
   const joinLatency = new Histogram({ name: `${p}join_duration_seconds`, help: 'join-room handling time', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1], registers: [registry] })
-  const inputLatency = new Histogram({ name: `${p}input_relay_duration_seconds`, help: 'Input relay latency guest -> host through the guard', buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05], registers: [registry] })
   // Figures the plugins already keep are read at scrape time, not copied on every event.
   const sample = <T extends Gauge | Counter>(metric: T): void => { registry.registerMetric(metric) }
   sample(new Gauge({ name: `${p}rooms`, help: 'Rooms on this node', registers: [], collect () { this.set(count(np.rooms?.all())) } }))
@@ -75,6 +72,7 @@ async function ops (app: FastifyInstance, input: OpsOptionsInput): Promise<void>
       }
     }))
     sample(new Gauge({ name: `${p}sfu_inputs_total`, help: 'Inputs on SFU input channels, by outcome', labelNames: ['outcome'], registers: [], collect () { const { inputs } = sfu.stats(); setAll(this, { forwarded: inputs.forwarded, refused: inputs.refused }) } }))
+    sample(new Gauge({ name: `${p}sfu_input_guard_seconds_total`, help: 'Time SFU inputs spent in this node (receive, check, forward); divide by sfu_inputs_total for the mean', registers: [], collect () { this.set(sfu.stats().inputs.guardSeconds) } }))
   }
   sample(new Gauge({ name: `${p}abuse_strikes_total`, help: 'Abuse strikes (invalid messages, drops, rejected inputs) by reason', labelNames: ['reason'], registers: [], collect () { setAll(this, np.rateLimit?.stats().strikes) } }))
 
@@ -139,7 +137,7 @@ async function ops (app: FastifyInstance, input: OpsOptionsInput): Promise<void>
     readiness,
     get draining () { return draining },
     metrics: registry,
-    observeInputLatency: (seconds) => inputLatency.observe(seconds)
+
   }
 }
 

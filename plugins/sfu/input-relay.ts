@@ -14,6 +14,8 @@ const PPID_BINARY_EMPTY = 57
 export interface RelayCounters {
   forwarded: number
   refused: number
+  /** Time inputs spent in this process: receive, check, forward. */
+  guardSeconds: number
 }
 
 export interface InputChannel {
@@ -62,6 +64,7 @@ export class InputRelay {
     let cutOff = false
     consumer.on('message', (message, ppid) => {
       if (relay.closed) return
+      const started = performance.now()
       const seat = seatOf()
       if (seat !== guard.seat) guard.rebind(seat)
       const result = guard.check(message, ppid === PPID_BINARY || ppid === PPID_BINARY_EMPTY)
@@ -69,9 +72,11 @@ export class InputRelay {
         relay.send(message, ppid)
         guard.release()
         counters.forwarded++
+        counters.guardSeconds += (performance.now() - started) / 1000
         return
       }
       counters.refused++
+      counters.guardSeconds += (performance.now() - started) / 1000
       if (result.cutOff && !cutOff) {
         cutOff = true
         onCutOff(result.reason)

@@ -77,7 +77,7 @@ export class SfuService {
   /** Media being created or created, per room object (a reused room name is a new room). */
   readonly #pending = new Map<Room, Promise<RoomMedia>>()
   readonly #media = new Map<Room, RoomMedia>()
-  readonly #inputs: RelayCounters = { forwarded: 0, refused: 0 }
+  readonly #inputs: RelayCounters = { forwarded: 0, refused: 0, guardSeconds: 0 }
 
   constructor (deps: { pool: WorkerPool | null, options: SfuOptions, rooms: RoomsApi, signaling: SignalingApi, guard: DatachannelGuardApi, log: FastifyBaseLogger }) {
     this.#pool = deps.pool

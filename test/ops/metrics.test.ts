@@ -9,7 +9,7 @@ import { sfuExtra } from '../helpers/netplay-clients.ts'
 
 const NAMES = [
   'netplay_rooms', 'netplay_seats', 'netplay_connections', 'netplay_joins_total', 'netplay_join_duration_seconds',
-  'netplay_auth_failures_total', 'netplay_rate_limit_drops_total', 'netplay_abuse_strikes_total', 'netplay_input_relay_duration_seconds'
+  'netplay_auth_failures_total', 'netplay_rate_limit_drops_total', 'netplay_abuse_strikes_total'
 ]
 
 async function scrape (server: NetplayServer): Promise<Sample[]> {

@@ -80,7 +80,7 @@ t.test('required: false keeps everything else up and tells clients the SFU is un
   t.equal((await host.call('sfu-create-transport', { direction: 'sideways' })).err, 'invalid payload', 'payloads are still validated')
   t.same((await host.call('sfu-get-producers', {})).data, [], 'nothing to list')
   t.same(server.app.netplay.sfu.stats(), {
-    available: false, workers: 0, workerReplacements: 0, rooms: 0, transports: 0, producers: 0, consumers: 0, dataProducers: 0, dataConsumers: 0, inputs: { forwarded: 0, refused: 0 }
+    available: false, workers: 0, workerReplacements: 0, rooms: 0, transports: 0, producers: 0, consumers: 0, dataProducers: 0, dataConsumers: 0, inputs: { forwarded: 0, refused: 0, guardSeconds: 0 }
   })
   const outsider = server.track(await ioClient(server, { token: await server.token('outsider') }))
   t.equal((await outsider.call('sfu-get-data-producers', {})).err, 'not in room', 'only the caller\'s room is visible')
