@@ -12,7 +12,7 @@ export function defineSfuEvents (signaling: SignalingApi, service: SfuService, i
   // Single-argument ack `{ available }`: the client waits 5 s for it.
   signaling.define({ name: 'sfu-available', schema: EmptyPayload, ack: 'value', handler: () => ({ available: service.available }) })
   signaling.define({ name: 'sfu-get-ice-servers', schema: EmptyPayload, handler: (_payload, connection) => ice(connection) })
-  signaling.define({ name: 'sfu-get-router-rtp-capabilities', schema: EmptyPayload, handler: (_payload, connection) => service.routerRtpCapabilities(connection) })
+  signaling.define({ name: 'sfu-get-router-rtp-capabilities', schema: EmptyPayload, handler: () => service.routerRtpCapabilities() })
   signaling.define({ name: 'sfu-create-transport', schema: CreateTransportPayload, handler: (payload, connection) => service.createTransport(connection, payload.direction) })
   signaling.define({
     name: 'sfu-connect-transport',

@@ -13,7 +13,7 @@ import { PACKAGE, netplayNamespace, type Identity } from '../../lib/netplay.ts'
 import { optionsParser } from '../../lib/options.ts'
 import { defineSfuEvents } from './events.ts'
 import { iceServersFor, type IceInfo } from './ice.ts'
-import { loadMediasoup, workerBinOf, type MediasoupModule } from './mediasoup.ts'
+import { loadMediasoup, workerBinOf, type ms } from './mediasoup.ts'
 import { SfuOptions, type SfuOptionsInput } from './schema.ts'
 import { SfuService, type SfuStats } from './service.ts'
 import { WorkerPool } from './workers.ts'
@@ -45,11 +45,12 @@ async function sfu (app: FastifyInstance, input: SfuOptionsInput): Promise<void>
   const { rooms, signaling, datachannelGuard } = app.netplay
 
   let pool: WorkerPool | null = null
-  let mediasoup: MediasoupModule | null = null
+  let rtpCapabilities: ms.RtpCapabilities | null = null
   try {
-    mediasoup = await loadMediasoup()
+    const mediasoup = await loadMediasoup()
     try {
-      mediasoup.ortc.generateRouterRtpCapabilities(structuredClone(options.mediaCodecs) as Parameters<MediasoupModule['ortc']['generateRouterRtpCapabilities']>[0])
+      // What every router of this app will answer (mediasoup derives a router's capabilities from its codecs this way).
+      rtpCapabilities = mediasoup.ortc.generateRouterRtpCapabilities(structuredClone(options.mediaCodecs) as ms.RouterRtpCodecCapability[])
     } catch (err) {
       throw new OptionsInvalidError('sfu.mediaCodecs', (err as Error).message)
     }
@@ -62,7 +63,7 @@ async function sfu (app: FastifyInstance, input: SfuOptionsInput): Promise<void>
     app.log.warn({ code: (err as { code?: string }).code, reason: (err as Error).message }, 'SFU disabled: sfu-available answers false')
   }
 
-  const service = new SfuService({ pool, options, rooms, signaling, guard: datachannelGuard, log: app.log })
+  const service = new SfuService({ pool, options, rtpCapabilities, rooms, signaling, guard: datachannelGuard, log: app.log })
   const ice = (identity: Identity | null, url?: string): IceInfo => ({
     iceServers: iceServersFor(options.ice, identity),
     nodeId: rooms.nodeId,

@@ -70,6 +70,7 @@ async function call<T> (operation: () => Promise<T>): Promise<T> {
 export class SfuService {
   readonly #pool: WorkerPool | null
   readonly #options: SfuOptions
+  readonly #rtpCapabilities: ms.RtpCapabilities | null
   readonly #rooms: RoomsApi
   readonly #signaling: SignalingApi
   readonly #guard: DatachannelGuardApi
@@ -79,9 +80,10 @@ export class SfuService {
   readonly #media = new Map<Room, RoomMedia>()
   readonly #inputs: RelayCounters = { forwarded: 0, refused: 0, guardSeconds: 0 }
 
-  constructor (deps: { pool: WorkerPool | null, options: SfuOptions, rooms: RoomsApi, signaling: SignalingApi, guard: DatachannelGuardApi, log: FastifyBaseLogger }) {
+  constructor (deps: { pool: WorkerPool | null, options: SfuOptions, rtpCapabilities: ms.RtpCapabilities | null, rooms: RoomsApi, signaling: SignalingApi, guard: DatachannelGuardApi, log: FastifyBaseLogger }) {
     this.#pool = deps.pool
     this.#options = deps.options
+    this.#rtpCapabilities = deps.rtpCapabilities
     this.#rooms = deps.rooms
     this.#signaling = deps.signaling
     this.#guard = deps.guard
@@ -97,9 +99,13 @@ export class SfuService {
 
   // ---------- events ----------
 
-  async routerRtpCapabilities (connection: Connection): Promise<ms.RtpCapabilities> {
-    const { media } = await this.#context(connection)
-    return media.router.rtpCapabilities
+  /**
+   * The same for every room (routers share the codec list), so a client may
+   * ask before it has joined, and asking creates no router.
+   */
+  routerRtpCapabilities (): ms.RtpCapabilities {
+    if (!this.available || this.#rtpCapabilities === null) throw unavailable()
+    return this.#rtpCapabilities
   }
 
   async createTransport (connection: Connection, direction: Direction | undefined): Promise<Record<string, unknown>> {

@@ -174,6 +174,8 @@ t.test('with a real mediasoup worker', needsWorker(), async (t) => {
     t.notOk(hostB.inbox.all('new-producer').length, 'no announcement crosses rooms')
     const outsider = server.track(await ioClient(server, { token: await server.token('outsider') }))
     t.equal((await outsider.call('sfu-create-transport', { direction: 'send' })).err, 'not in room')
+    t.same(await ok(outsider, 'sfu-get-router-rtp-capabilities'), caps, 'capabilities before joining: the same for every room, and no router made for them')
+    t.equal(server.app.netplay.sfu.stats().rooms, 2)
   })
 
   t.test('limits per connection', async (t) => {
