@@ -434,6 +434,15 @@ function printRatios (rounds: CaseResult[][]): void {
       console.log(`  ${spec.label.padEnd(44)} ${show(j).padStart(8)} ${show(d).padStart(9)}   |${show(jc).padStart(24)} ${show(dc).padStart(6)}   >= ${target}: joins ${verdict(j, target)}, relay ${verdict(d, target)}`)
     }
   }
+  // A case relaying at the offered ceiling measures the pacing, not the server: its ratio cannot exceed ceiling / baseline.
+  const ceiling = ROOMS * RELAY.ratePerHost * 3
+  for (const [i, spec] of CASES.entries()) {
+    const rate = agg(rounds, i, relayPerSec)
+    if (rate !== undefined && rate >= 0.95 * ceiling) {
+      const base = baseIndex === -1 || spec.server === 'baseline' ? undefined : agg(rounds, baseIndex, relayPerSec)
+      console.log(`  note: ${spec.label} relays at the offered ceiling (${Math.round(rate).toLocaleString('en-US')} of ${ceiling.toLocaleString('en-US')} deliveries/s)${base === undefined ? '' : `; its relay ratio cannot exceed ${(ceiling / base).toFixed(2)} here`}: raise --rate (and --relay-refill/--relay-capacity above it) to measure the server`)
+    }
+  }
   console.log('RSS per idle connection (target <= 30 KB):')
   for (const [i, spec] of CASES.entries()) {
     const kb = agg(rounds, i, rssPerConnKb)
