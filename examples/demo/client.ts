@@ -208,6 +208,8 @@ async function host (): Promise<void> {
 
 let inputChannel: types.DataProducer | null = null
 let reproduceVideo = async (): Promise<void> => { throw new Error('only a hosting host re-produces') }
+/** Guest: opens (or re-opens, as a reconnecting client does) the input channel. */
+let openInputs = async (): Promise<void> => { throw new Error('only a playing guest sends inputs') }
 let frame = 0
 
 async function guest (): Promise<void> {
@@ -249,10 +251,13 @@ async function guest (): Promise<void> {
   socket.on('new-producer', ({ id }: { id: string }) => { consume(id).catch(fail) })
   for (const { id } of await call<Array<{ id: string }>>('sfu-get-producers')) await consume(id)
   const send = await transport('send')
-  inputChannel = await send.produceData(gen1
-    ? { ordered: false, maxPacketLifeTime: 3000, label: 'ejs-inputs', protocol: 'json', appData: {} }
-    : { ordered: false, maxPacketLifeTime: 3000, label: 'netplay-input', appData: {} })
-  await new Promise<void>((resolve) => { if (inputChannel?.readyState === 'open') resolve(); else inputChannel?.on('open', () => resolve()) })
+  openInputs = async () => {
+    inputChannel = await send.produceData(gen1
+      ? { ordered: false, maxPacketLifeTime: 3000, label: 'ejs-inputs', protocol: 'json', appData: {} }
+      : { ordered: false, maxPacketLifeTime: 3000, label: 'netplay-input', appData: {} })
+    await new Promise<void>((resolve) => { if (inputChannel?.readyState === 'open') resolve(); else inputChannel?.on('open', () => resolve()) })
+  }
+  await openInputs()
   state.status = 'playing'
 }
 
@@ -305,7 +310,7 @@ function render (): void {
   requestAnimationFrame(render)
 }
 
-Object.assign(window, { demo: { state, sendInput, sendRaw, call, reproduceVideo: async () => await reproduceVideo() } })
+Object.assign(window, { demo: { state, sendInput, sendRaw, call, reproduceVideo: async () => await reproduceVideo(), openInputs: async () => await openInputs() } })
 document.querySelector('#role')?.replaceChildren(role === 'host' ? 'Host' : 'Guest')
 document.querySelector('#send')?.addEventListener('click', () => sendInput(Math.floor(Math.random() * 12), 1))
 render()

@@ -11,8 +11,12 @@ import type { GuardOptionsInput } from './schema.ts'
 
 export interface DatachannelGuardApi {
   readonly config: GuardConfig
-  /** A guard for one input sender, with the rate-limit plugin's `data` bucket and abuse counters. */
-  inputGuard (init: Pick<InputGuardInit, 'seat' | 'userid' | 'protocol' | 'label'>): InputGuard
+  /**
+   * A guard for one input sender, with the rate-limit plugin's `data` bucket
+   * and abuse counters, or those of `carry` (the sender's previous guard), so
+   * a sender's limits and strikes survive a new channel.
+   */
+  inputGuard (init: Pick<InputGuardInit, 'seat' | 'userid' | 'protocol' | 'label'> & { carry?: InputGuard }): InputGuard
   /** Checks one relayed `data-message` from a room member. */
   checkRelay (payload: unknown, sender: { isOwner: boolean, seat: number | null }): RelayVerdict
   /** Refusals by reason (inputs and relayed messages), for metrics. */
@@ -47,12 +51,12 @@ async function datachannelGuard (app: FastifyInstance, input: GuardOptionsInput)
 
   netplayNamespace(app).datachannelGuard = {
     config,
-    inputGuard: (init) => new InputGuard({
+    inputGuard: ({ carry, ...init }) => new InputGuard({
       ...init,
       config,
-      bucket: rateLimit.bucket('data'),
-      invalid: rateLimit.abuseCounter(config.options.invalidLimit),
-      drops: rateLimit.abuseCounter(config.options.dropLimit),
+      bucket: carry?.bucket ?? rateLimit.bucket('data'),
+      invalid: carry?.invalid ?? rateLimit.abuseCounter(config.options.invalidLimit),
+      drops: carry?.drops ?? rateLimit.abuseCounter(config.options.dropLimit),
       tally
     }),
     checkRelay,

@@ -2,6 +2,7 @@
 // member identity, so a Socket.IO reconnect inside the grace keeps the
 // stream flowing) and the input relay. Closing the room media closes the
 // router, which closes every transport, producer and consumer in it.
+import type { InputGuard } from '../datachannel-guard/guard.ts'
 import type { InputRelay } from './input-relay.ts'
 import type { ms } from './mediasoup.ts'
 import type { PoolWorker } from './workers.ts'
@@ -30,6 +31,12 @@ export class Peer {
   readonly dataProducers = new Map<string, ms.DataProducer>()
   readonly consumers = new Map<string, ms.Consumer>()
   readonly dataConsumers = new Map<string, ms.DataConsumer>()
+  /**
+   * The guard of each input label, kept across re-produces: its bucket and
+   * strikes follow the sender, so a sender cut off for abuse cannot start
+   * over by opening a new channel.
+   */
+  readonly inputGuards = new Map<string, InputGuard>()
 
   constructor (userid: string) {
     this.userid = userid

@@ -8,7 +8,7 @@ import type { Connection, SignalingApi } from '../signaling/index.ts'
 import { EventError } from '../signaling/index.ts'
 import type { Member, Room, RoomsApi } from '../rooms/index.ts'
 import type { DatachannelGuardApi } from '../datachannel-guard/index.ts'
-import { USERID_MISMATCH, checkDataProducerUserid, isGuardedLabel } from '../datachannel-guard/guard.ts'
+import { USERID_MISMATCH, checkDataProducerUserid, isGuardedLabel, type InputGuard } from '../datachannel-guard/guard.ts'
 import {
   SfuCannotConsumeError, SfuClosedError, SfuInvalidParametersError, SfuLimitError, SfuNotInRoomError, SfuSpectatorError,
   SfuUnknownProducerError, SfuUnknownTransportError, SfuWrongDirectionError
@@ -40,6 +40,10 @@ export interface SfuStats {
   dataProducers: number
   dataConsumers: number
   inputs: RelayCounters
+}
+
+function cutOffMessage (guard: InputGuard): string {
+  return guard.drops.exceeded ? 'input channel closed: too many inputs' : 'input channel closed: too many invalid inputs'
 }
 
 function unavailable (): EventError {
@@ -198,6 +202,9 @@ export class SfuService {
       throw new EventError('FST_NETPLAY_SFU_USERID_MISMATCH', USERID_MISMATCH)
     }
     const label = payload.label ?? ''
+    const guarded = isGuardedLabel(label, config)
+    const previousGuard = guarded ? peer.inputGuards.get(label) : undefined
+    if (previousGuard?.cutOff === true) throw new EventError('FST_NETPLAY_SFU_INPUT_CUT_OFF', cutOffMessage(previousGuard))
     const limit = this.#options.limits.dataProducers
     if (peer.dataProducers.size >= limit && !peer.dataProducers.has(label)) throw new SfuLimitError('data producers', limit)
     const transport = this.#transport(ctx, payload.transportId, 'send')
@@ -209,18 +216,18 @@ export class SfuService {
     }))
     this.#keep(ctx, dataProducer)
     let announced: ms.DataProducer = dataProducer
-    if (isGuardedLabel(label, config)) {
+    if (guarded) {
       try {
         const relay = await this.#inputRelay(media)
-        const guard = this.#guard.inputGuard({ seat: member.slot, userid: member.userid, protocol: dataProducer.protocol, label })
+        // A new guard per channel (its protocol and frame window are the
+        // channel's), carrying the sender's bucket and strikes.
+        const guard = this.#guard.inputGuard({ seat: member.slot, userid: member.userid, protocol: dataProducer.protocol, label, carry: previousGuard })
+        peer.inputGuards.set(label, guard)
         const channel = await relay.attach(dataProducer, guard, () => room.members.get(member.userid)?.slot ?? null, (reason) => {
           this.#log.warn({ room: room.key, userid: member.userid, label, reason, refused: guard.stats().refused }, 'input channel cut off')
           dataProducer.close()
           const owner = room.members.get(member.userid)
-          this.#tell(owner, 'netplay-error', {
-            error: 'FST_NETPLAY_SFU_INPUT_CUT_OFF',
-            message: reason === 'rate_limited' ? 'input channel closed: too many inputs' : 'input channel closed: too many invalid inputs'
-          })
+          this.#tell(owner, 'netplay-error', { error: 'FST_NETPLAY_SFU_INPUT_CUT_OFF', message: cutOffMessage(guard) })
         })
         announced = channel.relay
         this.#keep(ctx, dataProducer)

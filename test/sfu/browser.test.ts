@@ -94,6 +94,7 @@ t.test('family B through the SFU in Chromium: video and audio flow, inputs are g
   await two.evaluate(() => { try { (window as any).demo.sendInput(5, 1) } catch {} })
   await sleep(300)
   t.equal((await waitForState(host, () => true, 'host')).inputsReceived, forwarded, 'a cut-off channel carries nothing more')
+  await t.rejects(two.evaluate(async () => { await (window as any).demo.openInputs() }), /input channel closed: too many inputs/, 'a new channel does not start the flooder over')
   t.ok((await waitForState(one, (s) => s.framesRendered > framesBefore + 10, 'video to keep flowing')).framesRendered > framesBefore, 'the host\'s stream is unaffected')
 
   // A generation-1 guest (family C): text inputs on `ejs-inputs` (protocol json), through the same guard.
