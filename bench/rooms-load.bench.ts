@@ -9,8 +9,19 @@
 //                                                  summarise with bench/lib/cpuprofile-top.ts)
 //   npx node bench/rooms-load.bench.ts --client library   (socket.io-client and fully parsed /ws frames:
 //                                                  the client of the first figures, which was the bottleneck)
-//   other flags: --rooms 250 --concurrency 64 --window 5000 --rate 190 --inflight 32
-//                --relay-capacity 400 --relay-refill 200 --case-timeout 120000
+//   npx node bench/rooms-load.bench.ts --rate 190 --relay-refill 200 --relay-capacity 400
+//                                                 (the product's default relay limit, hosts paced just under it:
+//                                                  every case relays at the offered ceiling, so the relay ratio
+//                                                  shows the pacing, not the servers)
+//   other flags: --rooms 250 --concurrency 64 --window 5000 --rate 380 --inflight 32
+//                --relay-capacity 800 --relay-refill 400 --settle-max 20000 --case-timeout 180000
+//
+// Relay load: by default each host offers 380 msg/s, more than the baseline
+// can relay for 250 rooms, so the relay ratio measures capacity. Our servers
+// keep the rate-limit plugin ON and enforcing, with the per-connection
+// `relay` limit raised above the offered rate (400/s, burst 800; the
+// product default is 200/s, burst 400), the same for every one of our cases;
+// the baseline has no limits at all (as the issue defines it).
 //
 // Cases, each against a fresh server in its own child process (so its RSS
 // and CPU are its own, and clients never share its event loop):
@@ -35,7 +46,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { performance, type EventLoopUtilization } from 'node:perf_hooks'
 import { RoomGroup, sleep, type ClientKind, type JoinResult, type RelayOptions, type RelayResult, type Transport } from './lib/rooms-load-clients.ts'
-import type { RssSample, ServerKind, ServerReply, ServerStats } from './lib/rooms-load-server.ts'
+import type { RssSample, ServerKind, ServerOp, ServerReply, ServerStats } from './lib/rooms-load-server.ts'
 
 const SERVER_SCRIPT = fileURLToPath(new URL('./lib/rooms-load-server.ts', import.meta.url))
 const PROFILE_DIR = join(tmpdir(), 'fastify-netplay-rooms-load-profiles')
@@ -53,17 +64,28 @@ const num = (name: string, fallback: number): number => {
 
 const ROOMS = num('rooms', 250)
 const CONNECT_CONCURRENCY = num('concurrency', 64)
-const CASE_TIMEOUT_MS = num('case-timeout', 120_000)
+const CASE_TIMEOUT_MS = num('case-timeout', 180_000)
 const IDLE_SETTLE_MS = 2000
+// The settled RSS reading: RSS sampled without forcing GC (so V8's memory
+// reducer, which starts a few seconds after a full GC in an idle process and
+// can shrink the young generation, is left to act) until it has not fallen for
+// SETTLE_QUIET_STEPS samples in a row, at most SETTLE_MAX_MS. Same rule for the
+// "before" and "after" readings of every case.
+const SETTLE_STEP_MS = 1000
+const SETTLE_QUIET_STEPS = 10
+const SETTLE_FALL_KB = 256
+const SETTLE_MAX_MS = num('settle-max', 20_000)
 const MARGINAL_ROOMS = Math.max(1, Math.round(ROOMS / 2))
 const RELAY: RelayOptions = {
   warmupMs: 1000,
   windowMs: num('window', 5000),
-  ratePerHost: num('rate', 190),
+  ratePerHost: num('rate', 380),
   burst: 50,
   inflight: num('inflight', 32)
 }
-const RELAY_LIMIT = { capacity: num('relay-capacity', 400), refillPerSecond: num('relay-refill', 200) }
+/** Our servers' per-connection `relay` limit (enforced; the product default is 400 burst / 200 per second). */
+const RELAY_LIMIT = { capacity: num('relay-capacity', 800), refillPerSecond: num('relay-refill', 400) }
+const PRODUCT_RELAY_LIMIT = { capacity: 400, refillPerSecond: 200 }
 const PROFILE = process.argv.includes('--profile')
 const CLIENT: ClientKind = flag('client') === 'library' ? 'library' : 'wire'
 const ROUNDS = num('rounds', 3)
@@ -126,7 +148,7 @@ class ServerChild {
     this.ready.catch(() => {})
   }
 
-  async request<T> (op: 'rss' | 'mint' | 'stats' | 'mark' | 'heap' | 'exit', count?: number, name?: string): Promise<T> {
+  async request<T> (op: ServerOp, count?: number, name?: string): Promise<T> {
     if (this.#exited) throw new Error('server exited')
     const id = this.#nextId++
     const reply = await new Promise<ServerReply>((resolve) => {
@@ -217,12 +239,33 @@ interface CaseResult {
   joinLoad?: PhaseLoad
   rssBefore?: RssSample
   rssAfter?: RssSample
+  /** The same two readings once RSS has settled (see SETTLE_*). */
+  rssBeforeSettled?: Settled
+  rssAfterSettled?: Settled
   /** After MARGINAL_ROOMS more rooms joined and idle (allocator and V8 already grown). */
   rssMarginal?: RssSample
   relay?: RelayResult
   relayLoad?: PhaseLoad
   drops?: Record<string, number>
   error?: string
+}
+
+interface Settled { sample: RssSample, ms: number }
+
+/** Samples RSS without forcing GC until it stops falling (SETTLE_* above); the last sample is the settled one. */
+async function settledRss (server: ServerChild): Promise<Settled> {
+  const start = performance.now()
+  let sample = await server.request<RssSample>('rss-raw')
+  let low = sample.rss
+  let quiet = 0
+  while (quiet < SETTLE_QUIET_STEPS && performance.now() - start + SETTLE_STEP_MS <= SETTLE_MAX_MS) {
+    await sleep(SETTLE_STEP_MS)
+    sample = await server.request<RssSample>('rss-raw')
+    if (sample.rss <= low - SETTLE_FALL_KB * KB) quiet = 0
+    else quiet++
+    low = Math.min(low, sample.rss)
+  }
+  return { sample, ms: performance.now() - start }
 }
 
 async function runCase (spec: CaseSpec, result: CaseResult, groups: RoomGroup[], server: ServerChild): Promise<void> {
@@ -254,6 +297,7 @@ async function runCase (spec: CaseSpec, result: CaseResult, groups: RoomGroup[],
   await sleep(500)
 
   result.rssBefore = await server.request<RssSample>('rss')
+  result.rssBeforeSettled = await settledRss(server)
 
   const group = new RoomGroup({ transport: spec.transport, port, rooms: ROOMS, tag: 'b', client: CLIENT, connectConcurrency: CONNECT_CONCURRENCY, timeoutMs: 30_000, ...(tokens !== undefined ? { tokens } : {}) })
   groups.push(group)
@@ -268,6 +312,7 @@ async function runCase (spec: CaseSpec, result: CaseResult, groups: RoomGroup[],
 
   await sleep(IDLE_SETTLE_MS)
   result.rssAfter = await server.request<RssSample>('rss')
+  result.rssAfterSettled = await settledRss(server)
 
   // Marginal cost: more rooms on a server whose heap and allocator have
   // already grown, which is closer to what one more idle player costs.
@@ -348,6 +393,10 @@ const rssPerConnKb = (r: CaseResult): number | undefined => {
   return d === undefined ? undefined : d / (ROOMS * 4) / KB
 }
 const sub = (a: number | undefined, b: number | undefined): number | undefined => a === undefined || b === undefined ? undefined : a - b
+const rssSettledPerConnKb = (r: CaseResult): number | undefined => {
+  const d = sub(r.rssAfterSettled?.sample.rss, r.rssBeforeSettled?.sample.rss)
+  return d === undefined ? undefined : d / (ROOMS * 4) / KB
+}
 
 type Row = [label: string, value: (r: CaseResult) => number | undefined, digits: number, unit?: '%']
 const ROWS: Row[] = [
@@ -367,7 +416,12 @@ const ROWS: Row[] = [
   ['other processes, join (cores)', (r) => r.joinLoad?.otherCores, 2],
   ['server RSS before (MB)', (r) => r.rssBefore && r.rssBefore.rss / MB, 1],
   ['server RSS all idle (MB)', (r) => r.rssAfter && r.rssAfter.rss / MB, 1],
-  ['RSS / idle connection (KB)', rssPerConnKb, 1],
+  ['RSS / idle connection, immediate (KB)', rssPerConnKb, 1],
+  ['server RSS settled: before (MB)', (r) => r.rssBeforeSettled && r.rssBeforeSettled.sample.rss / MB, 1],
+  ['server RSS settled: all idle (MB)', (r) => r.rssAfterSettled && r.rssAfterSettled.sample.rss / MB, 1],
+  ['RSS / idle connection, settled (KB)', rssSettledPerConnKb, 1],
+  ['settle time, all idle (s)', (r) => r.rssAfterSettled && r.rssAfterSettled.ms / 1000, 1],
+  ['young generation settled, all idle (MB)', (r) => r.rssAfterSettled && r.rssAfterSettled.sample.newSpace / MB, 1],
   ['RSS / conn, marginal +' + String(MARGINAL_ROOMS * 4) + ' (KB)', (r) => { const d = sub(r.rssMarginal?.rss, r.rssAfter?.rss); return d === undefined ? undefined : d / (MARGINAL_ROOMS * 4) / KB }, 1],
   ['RSS / room (KB)', (r) => { const d = rssDelta(r); return d === undefined ? undefined : d / ROOMS / KB }, 1],
   // Where the RSS per connection goes: the V8 heap as committed (of which the young generation, which grows under the
@@ -408,6 +462,13 @@ function printTable (rounds: CaseResult[][]): void {
   for (const [n, round] of rounds.entries()) for (const r of round) if (r.error !== undefined) console.log(`! round ${n + 1}, ${r.spec.label}: ${r.error}`)
 }
 
+function relayLimitLine (): string {
+  const product = RELAY_LIMIT.capacity === PRODUCT_RELAY_LIMIT.capacity && RELAY_LIMIT.refillPerSecond === PRODUCT_RELAY_LIMIT.refillPerSecond
+  return `relay limit on our servers (every one of our cases; rate-limit plugin on and enforcing): ${RELAY_LIMIT.refillPerSecond} data-messages/s per connection, burst ${RELAY_LIMIT.capacity}` +
+    (product ? ' (the product default)' : ` (product default ${PRODUCT_RELAY_LIMIT.refillPerSecond}/s, burst ${PRODUCT_RELAY_LIMIT.capacity})`) +
+    `; hosts offer ${RELAY.ratePerHost} msg/s each; baseline: no limits`
+}
+
 function printRatios (rounds: CaseResult[][]): void {
   const baseIndex = CASES.findIndex((c) => c.id === 'baseline')
   const show = (value: number | undefined): string => value === undefined ? '-' : value.toFixed(2)
@@ -423,7 +484,8 @@ function printRatios (rounds: CaseResult[][]): void {
       return a === undefined || b === undefined ? undefined : a / b
     }))
   if (baseIndex !== -1) {
-    console.log('\nours / baseline (median of per-round ratios)   joins/s   relay/s   | per server CPU-s: joins  relay   target')
+    console.log(`\n${relayLimitLine()}`)
+    console.log('ours / baseline (median of per-round ratios)   joins/s   relay/s   | per server CPU-s: joins  relay   target')
     for (const [i, spec] of CASES.entries()) {
       if (spec.server === 'baseline') continue
       const target = spec.transport === 'socket.io' ? 0.8 : 2
@@ -443,11 +505,14 @@ function printRatios (rounds: CaseResult[][]): void {
       console.log(`  note: ${spec.label} relays at the offered ceiling (${Math.round(rate).toLocaleString('en-US')} of ${ceiling.toLocaleString('en-US')} deliveries/s)${base === undefined ? '' : `; its relay ratio cannot exceed ${(ceiling / base).toFixed(2)} here`}: raise --rate (and --relay-refill/--relay-capacity above it) to measure the server`)
     }
   }
-  console.log('RSS per idle connection (target <= 30 KB):')
+  console.log(`RSS per idle connection (target <= 30 KB)              immediate   settled (after <= ${SETTLE_MAX_MS / 1000} s idle)`)
   for (const [i, spec] of CASES.entries()) {
     const kb = agg(rounds, i, rssPerConnKb)
-    if (kb === undefined) continue
-    console.log(`  ${spec.label.padEnd(44)} ${kb.toFixed(1).padStart(8)} KB  ${spec.server === 'baseline' ? '(baseline)' : verdict(kb <= 30 ? 1 : 0, 1)}`)
+    const settled = agg(rounds, i, rssSettledPerConnKb)
+    if (kb === undefined && settled === undefined) continue
+    const kbText = (v: number | undefined): string => v === undefined ? '-' : `${v.toFixed(1)} KB`
+    const judge = (v: number | undefined): string => spec.server === 'baseline' ? '(baseline)' : verdict(v === undefined ? undefined : v <= 30 ? 1 : 0, 1)
+    console.log(`  ${spec.label.padEnd(44)} ${kbText(kb).padStart(10)} ${judge(kb).padEnd(10)} ${kbText(settled).padStart(10)} ${judge(settled)}`)
   }
 }
 
@@ -459,7 +524,10 @@ async function main (): Promise<void> {
     ? '  clients (--client wire): one bare ws socket per player for every case (no compression, no UTF-8 check); Socket.IO cases speak Engine.IO v4 / Socket.IO v5 packets on /socket.io/?EIO=4&transport=websocket, the ws case { id, event, data } frames on /ws; relayed data-messages are counted by their first bytes, unparsed'
     : '  clients (--client library): socket.io-client, transports [\'websocket\'], forceNew (one connection each); websocket clients: ws to /ws, frames { id, event, data }, every frame parsed')
   console.log(`  relay: each host paced to <= ${RELAY.ratePerHost} msg/s (burst ${RELAY.burst}), <= ${RELAY.inflight} in flight per room; ${RELAY.warmupMs} ms warm-up, ${RELAY.windowMs} ms counted window; offered ceiling ${(ROOMS * RELAY.ratePerHost * 3).toLocaleString('en-US')} deliveries/s`)
-  console.log(`  our server: per-connection relay limit ${RELAY_LIMIT.capacity} burst / ${RELAY_LIMIT.refillPerSecond}/s, signaling limit default; per-IP http limit lifted to 1e6 (every client shares 127.0.0.1); auth cases: HS256 read tokens from app.netplay.auth.mint, minted before timing`)
+  console.log(`  ${relayLimitLine()}`)
+  if (RELAY.ratePerHost >= RELAY_LIMIT.refillPerSecond) console.log(`  WARNING: hosts offer ${RELAY.ratePerHost} msg/s, at or above our relay limit of ${RELAY_LIMIT.refillPerSecond}/s: our servers will drop data-messages, so the relay ratio measures the limit`)
+  console.log('  our server, other limits: signaling limit default; per-IP http limit lifted to 1e6 (every client shares 127.0.0.1); auth cases: HS256 read tokens from app.netplay.auth.mint, minted before timing')
+  console.log(`  idle RSS: read ${IDLE_SETTLE_MS} ms after the joins ("immediate"), then again once RSS stops falling (sampled every ${SETTLE_STEP_MS} ms without forcing GC, done after ${SETTLE_QUIET_STEPS} samples without a fall of >= ${SETTLE_FALL_KB} KB, at most ${SETTLE_MAX_MS} ms; "settled"). The "before" reading gets the same settle, every case the same rule`)
   const rounds: CaseResult[][] = []
   for (let round = 0; round < ROUNDS; round++) {
     const results: CaseResult[] = []
@@ -470,8 +538,11 @@ async function main (): Promise<void> {
     }
     rounds.push(results)
   }
-  const limits = rounds[0]?.find((r) => r.spec.server === 'netplay')?.limits
-  if (limits !== undefined) console.log(`  limits reported by our server: ${JSON.stringify(limits)}`)
+  const limits = rounds[0]?.find((r) => r.spec.server === 'netplay')?.limits as { relay?: { capacity: number, refillPerSecond: number } } | undefined
+  if (limits !== undefined) {
+    console.log(`  limits reported by our server: ${JSON.stringify(limits)}`)
+    if (limits.relay?.capacity !== RELAY_LIMIT.capacity || limits.relay.refillPerSecond !== RELAY_LIMIT.refillPerSecond) console.log('  WARNING: the relay limit our server reports is not the one asked for')
+  }
   console.log('')
   printTable(rounds)
   printRatios(rounds)

@@ -24,7 +24,9 @@ export const BENCH_SECRET = 'rooms-load-bench-secret-0123456789abcdef'
 export type ServerKind = 'baseline' | 'netplay'
 
 /** Parent -> child request. */
-export interface ServerRequest { id: number, op: 'rss' | 'mint' | 'stats' | 'mark' | 'heap' | 'exit', count?: number, name?: string }
+export interface ServerRequest { id: number, op: ServerOp, count?: number, name?: string }
+/** rss: two full GCs, then process.memoryUsage(); rss-raw: the same reading without the GCs (for watching RSS settle). */
+export type ServerOp = 'rss' | 'rss-raw' | 'mint' | 'stats' | 'mark' | 'heap' | 'exit'
 /** Child -> parent: `{ ready, port, limits }` once, then one reply per request. */
 export interface ServerReply { id: number, ok: boolean, data?: unknown, error?: string }
 
@@ -187,10 +189,15 @@ async function main (): Promise<void> {
     const reply = (data: unknown): void => send({ id: message.id, ok: true, data } satisfies ServerReply)
     const fail = (err: unknown): void => send({ id: message.id, ok: false, error: String(err) } satisfies ServerReply)
     switch (message.op) {
-      case 'rss': {
-        // Settle first: two full GCs, then read. RSS is what the OS charges us.
-        gc?.()
-        gc?.()
+      case 'rss':
+      case 'rss-raw': {
+        // rss: two full GCs first, then read. RSS is what the OS charges us.
+        // rss-raw: no GC, so that polling it leaves V8's own memory reducer
+        // (which shrinks the young generation once the process is idle) alone.
+        if (message.op === 'rss') {
+          gc?.()
+          gc?.()
+        }
         const m = process.memoryUsage()
         const newSpace = getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.space_size ?? 0
         reply({ rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, newSpace } satisfies RssSample)
