@@ -3,13 +3,30 @@
 // - RomM's Redis for one-time write tokens (RomM writes sfu:auth:jti:<jti>)
 //   and the room registry RomM reads (sfu:room:<name>);
 // - the cookies RomM sets (romm_sfu_token), and `?token=` on /list;
-// - userids compatible with romm-sfu-server (sha256 of sub).
+// - userids compatible with romm-sfu-server (sha256 of sub);
+// - the SFU EmulatorJS-SFU clients stream through (on when mediasoup and its
+//   worker are installed; NETPLAY_SFU=off leaves it out), with TURN REST
+//   credentials when TURN_URLS and TURN_SECRET are set.
 import type { NetplayOptions } from '../../index.ts'
 
 export function rommSidecarOptions (env: NodeJS.ProcessEnv = process.env): NetplayOptions {
   const secret = env.ROMM_AUTH_SECRET_KEY
   if (secret === undefined || secret === '') throw new Error('ROMM_AUTH_SECRET_KEY is required (the same value RomM uses)')
   const redis = env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+  const list = (value: string | undefined): string[] => (value ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')
+  const turnUrls = list(env.TURN_URLS)
+  const turnSecrets = list(env.TURN_SECRET)
+  const sfu: NetplayOptions['sfu'] = env.NETPLAY_SFU === 'off'
+    ? undefined
+    : {
+        required: env.NETPLAY_SFU === 'on',
+        ...(env.ANNOUNCED_IP !== undefined ? { announcedAddress: env.ANNOUNCED_IP } : {}),
+        ...(env.WEBRTC_PORT !== undefined ? { port: Number(env.WEBRTC_PORT) } : {}),
+        ice: {
+          stun: list(env.STUN_URLS),
+          ...(turnUrls.length > 0 && turnSecrets.length > 0 ? { turnRest: { urls: turnUrls, secret: turnSecrets } } : {})
+        }
+      }
   return {
     prefix: env.NETPLAY_PREFIX ?? '/netplay',
     redis,
@@ -22,6 +39,7 @@ export function rommSidecarOptions (env: NodeJS.ProcessEnv = process.env): Netpl
       userid: 'romm-sfu'
     },
     signaling: { socketIo: { path: env.NETPLAY_SOCKET_PATH ?? '/netplay/socket.io' } },
-    rooms: { store: 'redis', registryKeyPrefix: 'sfu:room:', ...(env.PUBLIC_URL !== undefined ? { publicUrl: env.PUBLIC_URL } : {}) }
+    rooms: { store: 'redis', registryKeyPrefix: 'sfu:room:', ...(env.PUBLIC_URL !== undefined ? { publicUrl: env.PUBLIC_URL } : {}) },
+    ...(sfu !== undefined ? { sfu } : {})
   }
 }

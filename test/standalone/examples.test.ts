@@ -20,7 +20,9 @@ t.test('romm sidecar: RomM tokens, RomM one-time keys and RomM cookie', async (t
   const secret = 'romm-secret-key-with-32-characters!'
   const app = Fastify()
   t.teardown(() => app.close())
-  await app.register(netplay, rommSidecarOptions({ ROMM_AUTH_SECRET_KEY: secret, REDIS_URL: redis.url }))
+  await app.register(netplay, rommSidecarOptions({
+    ROMM_AUTH_SECRET_KEY: secret, REDIS_URL: redis.url, WEBRTC_PORT: '0', TURN_URLS: 'turn:turn.example.org:3478', TURN_SECRET: 'coturn-secret'
+  }))
   await app.ready()
   const sign = createSigner({ key: secret, algorithm: 'HS256', iss: 'romm:sfu', expiresIn: 60_000 })
   t.equal((await app.inject('/netplay/list')).statusCode, 401)
@@ -34,4 +36,7 @@ t.test('romm sidecar: RomM tokens, RomM one-time keys and RomM cookie', async (t
   t.equal((await create()).statusCode, 401, 'the write token was one-time')
   const summary = JSON.parse(await redis.client().get('sfu:room:Mario Kart') ?? 'null') as { room_name: string } | null
   t.equal(summary?.room_name, 'Mario Kart', 'RomM sees the room under sfu:room:<name>')
+  const ice = await app.inject({ url: '/netplay/ice', headers: { authorization: `Bearer ${read}` } })
+  t.equal(ice.statusCode, 200, 'the SFU is registered (available or not) and hands out ICE')
+  t.match(ice.json().iceServers[0], { urls: ['turn:turn.example.org:3478'], username: /^\d+:/ }, 'TURN REST credentials for the RomM user')
 })
