@@ -15,7 +15,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import type { Browser } from 'playwright-core'
 import netplay from '../index.ts'
 import { registerDemo } from '../examples/demo/routes.ts'
-import { browserSkip, buildDemoBundle, waitForState } from '../test/helpers/browser.ts'
+import { CHROMIUM, CHROMIUM_FLAGS, browserSkip, buildDemoBundle, waitForState } from '../test/helpers/browser.ts'
 import { WORKER_SKIP, workerBinary } from '../test/helpers/mediasoup.ts'
 
 function flag (name: string): string | undefined {
@@ -100,14 +100,7 @@ if (workerBin === null || noBrowser !== false) {
 
 await buildDemoBundle()
 const { chromium } = await import('playwright-core')
-const { CHROMIUM } = await import('../test/helpers/browser.ts')
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required',
-    '--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows']
-})
+const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS })
 const servers = { guarded: await server('guarded', workerBin), direct: await server('direct', workerBin) }
 console.log(`input relay latency, guest -> host through mediasoup (${RATE} inputs/s for ${SECONDS} s per round, ${ROUNDS} rounds, modes alternating)`)
 console.log('mode      round  inputs  lost   p50 ms   p90 ms   p99 ms   max ms')

@@ -7,7 +7,7 @@ import { chromium, type Browser, type Page } from 'playwright-core'
 export const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium'
 export const BROWSER_SKIP = `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_BIN)`
 
-const FLAGS = [
+export const CHROMIUM_FLAGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
   // The demo host plays a tone through WebAudio without a click.
@@ -23,7 +23,7 @@ export function browserSkip (): string | false {
 interface Teardown { teardown (fn: () => unknown): void }
 
 export async function launchBrowser (t: Teardown): Promise<Browser> {
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true })
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS, headless: true })
   t.teardown(() => browser.close())
   return browser
 }
