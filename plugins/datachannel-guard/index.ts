@@ -6,6 +6,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { PACKAGE, netplayNamespace } from '../../lib/netplay.ts'
+import { serialized } from '../../lib/serialized.ts'
 import { guardConfig, InputGuard, validateDataMessage, type GuardConfig, type InputGuardInit, type RelayVerdict } from './guard.ts'
 import type { GuardOptionsInput } from './schema.ts'
 
@@ -17,8 +18,8 @@ export interface DatachannelGuardApi {
    * a sender's limits and strikes survive a new channel.
    */
   inputGuard (init: Pick<InputGuardInit, 'seat' | 'userid' | 'protocol' | 'label'> & { carry?: InputGuard }): InputGuard
-  /** Checks one relayed `data-message` from a room member. */
-  checkRelay (payload: unknown, sender: { isOwner: boolean, seat: number | null }): RelayVerdict
+  /** Checks one relayed `data-message` from a room member (`byteLength`: its JSON size, when known). */
+  checkRelay (payload: unknown, sender: { isOwner: boolean, seat: number | null }, byteLength?: number): RelayVerdict
   /** Refusals by reason (inputs and relayed messages), for metrics. */
   stats (): { rejects: Record<string, number> }
 }
@@ -34,8 +35,8 @@ async function datachannelGuard (app: FastifyInstance, input: GuardOptionsInput)
   const tally = new Map<string, number>()
   const { rateLimit, rooms, signaling } = app.netplay
 
-  const checkRelay = (payload: unknown, sender: { isOwner: boolean, seat: number | null }): RelayVerdict => {
-    const verdict = validateDataMessage(payload, config, sender)
+  const checkRelay = (payload: unknown, sender: { isOwner: boolean, seat: number | null }, byteLength?: number): RelayVerdict => {
+    const verdict = validateDataMessage(payload, config, sender, byteLength)
     if (!verdict.ok) tally.set(`relay:${verdict.reason}`, (tally.get(`relay:${verdict.reason}`) ?? 0) + 1)
     return verdict
   }
@@ -45,7 +46,9 @@ async function datachannelGuard (app: FastifyInstance, input: GuardOptionsInput)
   signaling.guard('data-message', (payload, connection) => {
     const bound = rooms.bindingOf(connection.id)
     if (bound === undefined) return null
-    const verdict = checkRelay(payload, { isOwner: bound.room.ownerUserid === bound.member.userid, seat: bound.member.slot })
+    // The schema made it an object; rooms sends this same text if it passes.
+    const byteLength = Buffer.byteLength(serialized(payload as object))
+    const verdict = checkRelay(payload, { isOwner: bound.room.ownerUserid === bound.member.userid, seat: bound.member.slot }, byteLength)
     return verdict.ok ? null : verdict.reason
   })
 

@@ -1,4 +1,5 @@
 // The room events of families A, B and C on the signaling table.
+import { serialized } from '../../lib/serialized.ts'
 import { CLIENT_LEFT, OutgoingEvent, type SignalingApi } from '../signaling/index.ts'
 import { alreadyHaveSlot, roomError } from './errors.ts'
 import { SPECTATOR_SLOT, sanitizeExtra } from './room.ts'
@@ -61,8 +62,9 @@ export function defineRoomEvents (signaling: SignalingApi, rooms: RoomService, o
     limit: 'relay',
     handler: (payload, connection) => {
       const { room, member } = rooms.requireBinding(connection, 'upstream')
-      // Measured once: the same JSON is what plain WebSocket members receive.
-      const json = JSON.stringify(payload)
+      // Serialized once per message (the guard may have measured it already):
+      // the same JSON is what plain WebSocket members receive.
+      const json = serialized(payload)
       if (Buffer.byteLength(json) > options.maxDataMessageBytes) throw roomError('tooLarge', member.style)
       rooms.broadcastPrepared(room, new OutgoingEvent('data-message', payload, json), connection.id)
       return null
