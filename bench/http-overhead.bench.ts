@@ -23,9 +23,8 @@
 // refusals (the 2xx count shows it). The server's event-loop utilisation over
 // the window is printed: near 100% means the server, not autocannon, is the
 // bottleneck.
-import { fork, spawn, type ChildProcess } from 'node:child_process'
+import { fork, type ChildProcess } from 'node:child_process'
 import { createRequire } from 'node:module'
-import { createServer } from 'node:net'
 import { once } from 'node:events'
 import { mkdirSync } from 'node:fs'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
@@ -35,10 +34,10 @@ import { performance, type EventLoopUtilization } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { createSigner } from 'fast-jwt'
-import { Redis } from 'ioredis'
 import netplay from '../index.ts'
 import { netplayRoutes } from '../lib/http.ts'
 import rateLimit from '../plugins/rate-limit/index.ts'
+import { freePort, spawnRedis } from '../test/helpers/redis.ts'
 
 type CaseId = 'bare' | 'limit' | 'memory' | 'redis' | 'defaults'
 const CASES: Array<{ id: CaseId, label: string }> = [
@@ -147,36 +146,11 @@ function killChildren (): void {
 process.on('exit', killChildren)
 process.on('SIGINT', () => { killChildren(); process.exit(130) })
 
-async function freePort (): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  await once(server, 'close')
-  return port
-}
-
 async function startRedis (): Promise<{ url: string, child: ChildProcess }> {
   const port = await freePort()
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+  const child = await spawnRedis(port)
   children.add(child)
-  const [spawnError] = await Promise.race([once(child, 'error'), once(child, 'spawn')]) as [Error | undefined]
-  if (spawnError instanceof Error) throw new Error(`cannot start redis-server (${spawnError.message}); install it (Debian: apt-get install -y redis-server)`)
-  const deadline = Date.now() + 10_000
-  for (;;) {
-    const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
-    probe.on('error', () => {})
-    try {
-      await probe.connect()
-      await probe.ping()
-      probe.disconnect()
-      return { url: `redis://127.0.0.1:${port}`, child }
-    } catch {
-      probe.disconnect()
-      if (Date.now() > deadline) throw new Error(`redis-server did not start on port ${port}`)
-      await sleep(50)
-    }
-  }
+  return { url: `redis://127.0.0.1:${port}`, child }
 }
 
 class ServerChild {

@@ -36,6 +36,29 @@ export async function freePort (): Promise<number> {
   return port
 }
 
+/** Spawns redis-server on `port` and resolves once it answers PING (10 s at most; killed if it never does). */
+export async function spawnRedis (port: number, binary = redisBinary()): Promise<ChildProcess> {
+  const child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+  const deadline = Date.now() + 10_000
+  for (;;) {
+    const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+    probe.on('error', () => {})
+    try {
+      await probe.connect()
+      await probe.ping()
+      probe.disconnect()
+      return child
+    } catch {
+      probe.disconnect()
+      if (Date.now() > deadline || child.exitCode !== null) {
+        child.kill('SIGKILL')
+        throw new Error(`redis-server did not start on port ${port}`)
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  }
+}
+
 export async function startRedis (t: Teardown): Promise<RedisServer> {
   const binary = redisBinary()
   const port = await freePort()
@@ -43,22 +66,7 @@ export async function startRedis (t: Teardown): Promise<RedisServer> {
   const clients: Redis[] = []
 
   async function start (): Promise<void> {
-    child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
-    const deadline = Date.now() + 10_000
-    for (;;) {
-      const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
-      probe.on('error', () => {})
-      try {
-        await probe.connect()
-        await probe.ping()
-        probe.disconnect()
-        return
-      } catch {
-        probe.disconnect()
-        if (Date.now() > deadline) throw new Error(`redis-server did not start on port ${port}`)
-        await new Promise((resolve) => setTimeout(resolve, 50))
-      }
-    }
+    child = await spawnRedis(port, binary)
   }
 
   async function stop (): Promise<void> {
