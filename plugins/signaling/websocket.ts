@@ -18,16 +18,30 @@ import type { SignalingOptions } from './schema.ts'
 const OPEN = 1
 const TEXT = { binary: false }
 
-// Frames sent to one client in one tick (an ack with its users-updated, a
-// burst of relayed messages) leave in one write instead of one syscall each:
-// its TCP socket stays corked until the end of the current tick, so nothing
-// is delayed past it and the order is unchanged. One nextTick uncorks every
-// socket corked in the tick.
-const corked: WebSocketConnection[] = []
-let uncorkScheduled = false
-function uncorkAll (): void {
-  uncorkScheduled = false
-  for (const connection of corked.splice(0)) connection.uncork()
+/**
+ * Frames sent to one client in one tick (an ack with its users-updated, a
+ * burst of relayed messages) leave in one write instead of one syscall each:
+ * its TCP socket stays corked until the end of the current tick, so nothing
+ * is delayed past it and the order is unchanged. One nextTick uncorks every
+ * socket corked in the tick. One per route (per app): nothing is shared
+ * between apps.
+ */
+class TickCorks {
+  readonly #corked: Array<Pick<Writable, 'uncork'>> = []
+  #scheduled = false
+
+  add (tcp: Pick<Writable, 'uncork'>): void {
+    this.#corked.push(tcp)
+    if (!this.#scheduled) {
+      this.#scheduled = true
+      process.nextTick(this.#uncorkAll)
+    }
+  }
+
+  readonly #uncorkAll = (): void => {
+    this.#scheduled = false
+    for (const tcp of this.#corked.splice(0)) tcp.uncork()
+  }
 }
 
 class WebSocketConnection implements Connection {
@@ -36,15 +50,17 @@ class WebSocketConnection implements Connection {
   readonly socket: WebSocket
   readonly identity: Identity | null
   readonly ip: string
-  /** The TCP socket under `socket` (the upgraded request's socket). */
+  /** The TCP socket under `socket` (the upgraded request's socket), uncorked at the end of the tick by `#corks`. */
   readonly #tcp: Pick<Writable, 'cork' | 'uncork'>
+  readonly #corks: TickCorks
   #corked = false
 
-  constructor (socket: WebSocket, identity: Identity | null, ip: string, tcp: Pick<Writable, 'cork' | 'uncork'>) {
+  constructor (socket: WebSocket, identity: Identity | null, ip: string, tcp: Pick<Writable, 'cork' | 'uncork'>, corks: TickCorks) {
     this.socket = socket
     this.identity = identity
     this.ip = ip
     this.#tcp = tcp
+    this.#corks = corks
   }
 
   send (frame: unknown): void {
@@ -64,15 +80,11 @@ class WebSocketConnection implements Connection {
     if (!this.#corked) {
       this.#corked = true
       this.#tcp.cork()
-      corked.push(this)
-      if (!uncorkScheduled) {
-        uncorkScheduled = true
-        process.nextTick(uncorkAll)
-      }
+      this.#corks.add(this)
     }
   }
 
-  /** Ends this tick's cork (called by uncorkAll). */
+  /** Ends this tick's cork (called by TickCorks). */
   uncork (): void {
     this.#corked = false
     this.#tcp.uncork()
@@ -120,9 +132,10 @@ function releaseUpgrade (socket: WebSocket, request: FastifyRequest): void {
 }
 
 export async function registerWebSocketRoute (app: FastifyInstance, options: SignalingOptions, table: EventTable, hub: ConnectionHub): Promise<void> {
+  const corks = new TickCorks()
   await netplayRoutes(app, { prefix: options.prefix }, (scope) => {
     scope.get(options.websocket.path, { websocket: true, preHandler: app.netplay.auth.requireIdentity() }, (socket, request) => {
-      const connection = new WebSocketConnection(socket, request.netplayIdentity, request.ip, request.socket)
+      const connection = new WebSocketConnection(socket, request.netplayIdentity, request.ip, request.socket, corks)
       releaseUpgrade(socket, request)
       const guard = table.guard()
       hub.add(connection)
