@@ -74,7 +74,13 @@ async function signaling (app: FastifyInstance, input: SignalingOptionsInput): P
     socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
   }
   app.server.on('upgrade', onUpgrade)
-  app.addHook('onClose', async () => { app.server.off('upgrade', onUpgrade) })
+  app.addHook('onClose', async () => {
+    app.server.off('upgrade', onUpgrade)
+    // The transports closed every connection in preClose, but a socket's own
+    // close event may still be on its way (a loaded machine, a client slow to
+    // answer the close handshake): once the app is closed none is live.
+    for (const connection of [...hub.all()]) hub.remove(connection, 'server closed')
+  })
 
   const io = options.socketIo.enabled ? attachSocketIo(app, options, table, hub) : null
   if (options.websocket.enabled) {
