@@ -32,6 +32,30 @@ t.test('Prometheus text with every netplay metric, and default process metrics',
   t.equal(metric(samples, 'netplay_connections'), 0)
 })
 
+t.test('process metrics: memory, CPU, and an event loop stall shown at the next scrape', async (t) => {
+  const server = await startNetplay(t, { ops: { metrics: { eventLoopResolutionMs: 10 } } })
+  const first = await scrape(server)
+  t.ok(metric(first, 'netplay_process_resident_memory_bytes') > 10 * 1024 * 1024, 'resident memory')
+  t.ok(metric(first, 'netplay_process_cpu_seconds_total') > 0, 'CPU time')
+  t.ok(metric(first, 'netplay_nodejs_heap_size_used_bytes') > 0, 'heap used')
+  t.equal(metric(first, 'netplay_nodejs_version_info', { version: process.version }), 1)
+  // Block the event loop for 200 ms: the next scrape's maximum delay shows it, and the one after no longer does.
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  const until = Date.now() + 200
+  while (Date.now() < until) { /* a stalled loop */ }
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  const stalled = await scrape(server)
+  t.ok(metric(stalled, 'netplay_nodejs_eventloop_lag_max_seconds') >= 0.15, `the stall is seen (${metric(stalled, 'netplay_nodejs_eventloop_lag_max_seconds')} s)`)
+  t.ok(metric(stalled, 'netplay_nodejs_eventloop_lag_p99_seconds') <= metric(stalled, 'netplay_nodejs_eventloop_lag_max_seconds'))
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  const after = await scrape(server)
+  t.ok(metric(after, 'netplay_nodejs_eventloop_lag_max_seconds') < 0.15, 'each scrape covers the time since the previous one')
+})
+
+t.test('a bad event loop resolution is refused at registration', async (t) => {
+  await t.rejects(startNetplay(t, { ops: { metrics: { eventLoopResolutionMs: 0 } } }), { code: 'FST_NETPLAY_OPTIONS_INVALID', message: /ops.metrics.eventLoopResolutionMs/ })
+})
+
 t.test('the figures follow real joins, refusals, auth failures and rate-limit drops', async (t) => {
   const server = await startNetplay(t, { auth: TOKEN_AUTH })
   const before = await scrape(server)
