@@ -404,24 +404,22 @@ export class RoomService {
 
   /**
    * Announces a room's members. Announcements are coalesced per room until
-   * the current I/O phase ends (setImmediate): a burst of joins or
+   * the current I/O phase ends (signaling's atPhaseEnd): a burst of joins or
    * reconnects in one room sends each member one users-updated with the
-   * final state instead of one per change.
+   * final state instead of one per change, in the same write as the acks
+   * of the phase.
    */
   #broadcastUsers (room: Room): void {
+    if (this.#usersDue.size === 0) this.#signaling.atPhaseEnd(this.#flushUsers)
     this.#usersDue.add(room)
-    if (!this.#usersFlushScheduled) {
-      this.#usersFlushScheduled = true
-      setImmediate(this.#flushUsers)
-    }
   }
 
   readonly #usersDue = new Set<Room>()
-  #usersFlushScheduled = false
   readonly #flushUsers = (): void => {
-    this.#usersFlushScheduled = false
-    for (const room of this.#usersDue) if (!room.closed) this.#emitRoom(room, 'users-updated', room.usersMap())
+    // Emptied first: whatever happens below, the next change schedules a flush.
+    const due = [...this.#usersDue]
     this.#usersDue.clear()
+    for (const room of due) if (!room.closed) this.#emitRoom(room, 'users-updated', room.usersMap())
   }
 
   refreshUsers (room: Room): void {

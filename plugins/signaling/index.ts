@@ -12,6 +12,7 @@ import { optionsParser } from '../../lib/options.ts'
 import { EventTable, type Connection, type EventGuard, type EventHandledListener, type SignalingEvent } from './event-table.ts'
 import { WebsocketAlreadyRegisteredError } from './errors.ts'
 import { ConnectionHub, type ConnectionListener, type DisconnectListener } from './hub.ts'
+import { PhaseEnd } from './phase-end.ts'
 import { SignalingOptions, type SignalingOptionsInput } from './schema.ts'
 import { attachSocketIo } from './socket-io.ts'
 import { registerWebSocketRoute } from './websocket.ts'
@@ -29,6 +30,12 @@ export interface SignalingApi {
   guard (event: string, check: EventGuard): void
   /** Called after each handled event with its duration in seconds and outcome (metrics). */
   onEventHandled (listener: EventHandledListener): void
+  /**
+   * Runs `task` once the event loop's current I/O phase ends, before the
+   * replies held for the phase are written: pushes coalesced there (a
+   * room's users-updated after a burst of joins) leave with them.
+   */
+  atPhaseEnd (task: () => void): void
   /** Runs on `app.close()` before the transports close any connection (awaited, in order): the last chance to reach clients. */
   onClosing (listener: () => Promise<void> | void): void
   /** The Socket.IO server (null when disabled), e.g. to add an adapter. */
@@ -48,6 +55,7 @@ async function signaling (app: FastifyInstance, input: SignalingOptionsInput): P
   if (app.hasDecorator('websocketServer')) throw new WebsocketAlreadyRegisteredError()
   const table = new EventTable(app.netplay.rateLimit, app.log, options.maxInvalidMessages)
   const hub = new ConnectionHub()
+  const phaseEnd = new PhaseEnd(app.log)
   app.addHook('onReady', async () => {
     table.freeze()
   })
@@ -89,7 +97,7 @@ async function signaling (app: FastifyInstance, input: SignalingOptionsInput): P
     // touches the /ws route only, not the host's routes.
     await app.register(async (scope) => {
       await scope.register(fastifyWebsocket, { options: { server: upgrades as never, maxPayload: options.maxMessageBytes } })
-      await registerWebSocketRoute(scope, options, table, hub)
+      await registerWebSocketRoute(scope, options, table, hub, phaseEnd)
     })
   }
 
@@ -102,6 +110,7 @@ async function signaling (app: FastifyInstance, input: SignalingOptionsInput): P
     onDisconnect: (listener) => hub.onDisconnect(listener),
     onEventHandled: (listener) => table.onHandled(listener),
     onClosing: (listener) => { closing.push(listener) },
+    atPhaseEnd: (task) => { phaseEnd.defer(task) },
     guard: (event, check) => table.addGuard(event, check),
     io
   }

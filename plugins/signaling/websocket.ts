@@ -13,54 +13,29 @@ import { netplayRoutes } from '../../lib/http.ts'
 import { noReply, type AckResult, type Connection, type EventTable } from './event-table.ts'
 import { CLIENT_LEFT, type ConnectionHub } from './hub.ts'
 import type { OutgoingEvent } from './outgoing.ts'
+import type { Held, PhaseEnd } from './phase-end.ts'
 import type { SignalingOptions } from './schema.ts'
 
 const OPEN = 1
 const TEXT = { binary: false }
 
-/**
- * Frames sent to one client in one tick (an ack with its users-updated, a
- * burst of relayed messages) leave in one write instead of one syscall each:
- * its TCP socket stays corked until the end of the current tick, so nothing
- * is delayed past it and the order is unchanged. One nextTick uncorks every
- * socket corked in the tick. One per route (per app): nothing is shared
- * between apps.
- */
-class TickCorks {
-  readonly #corked: Array<Pick<Writable, 'uncork'>> = []
-  #scheduled = false
-
-  add (tcp: Pick<Writable, 'uncork'>): void {
-    this.#corked.push(tcp)
-    if (!this.#scheduled) {
-      this.#scheduled = true
-      process.nextTick(this.#uncorkAll)
-    }
-  }
-
-  readonly #uncorkAll = (): void => {
-    this.#scheduled = false
-    for (const tcp of this.#corked.splice(0)) tcp.uncork()
-  }
-}
-
-class WebSocketConnection implements Connection {
+class WebSocketConnection implements Connection, Held {
   readonly transport = 'websocket'
   readonly id = randomBytes(15).toString('base64url')
   readonly socket: WebSocket
   readonly identity: Identity | null
   readonly ip: string
-  /** The TCP socket under `socket` (the upgraded request's socket), uncorked at the end of the tick by `#corks`. */
+  /** The TCP socket under `socket` (the upgraded request's socket), corked from its first frame of an I/O phase to the phase's end. */
   readonly #tcp: Pick<Writable, 'cork' | 'uncork'>
-  readonly #corks: TickCorks
+  readonly #phaseEnd: PhaseEnd
   #corked = false
 
-  constructor (socket: WebSocket, identity: Identity | null, ip: string, tcp: Pick<Writable, 'cork' | 'uncork'>, corks: TickCorks) {
+  constructor (socket: WebSocket, identity: Identity | null, ip: string, tcp: Pick<Writable, 'cork' | 'uncork'>, phaseEnd: PhaseEnd) {
     this.socket = socket
     this.identity = identity
     this.ip = ip
     this.#tcp = tcp
-    this.#corks = corks
+    this.#phaseEnd = phaseEnd
   }
 
   send (frame: unknown): void {
@@ -80,11 +55,11 @@ class WebSocketConnection implements Connection {
     if (!this.#corked) {
       this.#corked = true
       this.#tcp.cork()
-      this.#corks.add(this)
+      this.#phaseEnd.hold(this)
     }
   }
 
-  /** Ends this tick's cork (called by TickCorks). */
+  /** Ends this phase's cork (called by PhaseEnd). */
   uncork (): void {
     this.#corked = false
     this.#tcp.uncork()
@@ -131,11 +106,10 @@ function releaseUpgrade (socket: WebSocket, request: FastifyRequest): void {
   })
 }
 
-export async function registerWebSocketRoute (app: FastifyInstance, options: SignalingOptions, table: EventTable, hub: ConnectionHub): Promise<void> {
-  const corks = new TickCorks()
+export async function registerWebSocketRoute (app: FastifyInstance, options: SignalingOptions, table: EventTable, hub: ConnectionHub, phaseEnd: PhaseEnd): Promise<void> {
   await netplayRoutes(app, { prefix: options.prefix }, (scope) => {
     scope.get(options.websocket.path, { websocket: true, preHandler: app.netplay.auth.requireIdentity() }, (socket, request) => {
-      const connection = new WebSocketConnection(socket, request.netplayIdentity, request.ip, request.socket, corks)
+      const connection = new WebSocketConnection(socket, request.netplayIdentity, request.ip, request.socket, phaseEnd)
       releaseUpgrade(socket, request)
       const guard = table.guard()
       hub.add(connection)

@@ -1,6 +1,7 @@
 // The plain WebSocket protocol beside Socket.IO: one room, both transports,
 // each client seeing the other's events; auth before the upgrade; and every
 // route under a prefix (namespace or custom Socket.IO path).
+import type { Socket } from 'node:net'
 import t from 'tap'
 import { TOKEN_AUTH, startNetplay } from '../helpers/netplay-server.ts'
 import { ioClient, settle, wsClient, wsUpgradeStatus } from '../helpers/netplay-clients.ts'
@@ -136,4 +137,29 @@ t.test('under a prefix with a custom Socket.IO path', async (t) => {
   const oldPath = await ioClient(server, { wait: false, transports: ['websocket'] })
   await oldPath.inbox.take('connect_error')
   t.equal(oldPath.socket.connected, false, 'the default /socket.io path is not served')
+})
+
+t.test('a join\'s ack and the users-updated it causes reach the joiner in one write', async (t) => {
+  const server = await startNetplay(t)
+  const host = await wsClient(server)
+  t.match(await host.request('open-room', { extra: sfuExtra('OneWrite', 'host', { player_slot: 0 }), maxPlayers: 4 }), { ok: true })
+  await settle()
+  // The server side of the next connection: every write it hands to the kernel is counted.
+  const writes: number[] = []
+  server.app.server.once('connection', (tcp: Socket) => {
+    const counted = tcp as unknown as { _write: (...a: unknown[]) => void, _writev: (...a: unknown[]) => void }
+    const write = counted._write.bind(tcp)
+    const writev = counted._writev.bind(tcp)
+    counted._write = (...a) => { writes.push(1); write(...a) }
+    counted._writev = (chunks, ...a) => { writes.push((chunks as unknown[]).length); writev(chunks, ...a) }
+  })
+  const guest = await wsClient(server)
+  await settle()
+  writes.length = 0 // the upgrade's reply
+  const joined = await guest.request('join-room', { extra: sfuExtra('OneWrite', 'guest') })
+  t.equal(joined.ok, true)
+  const users = await guest.inbox.take<Users>('users-updated', (u) => 'guest' in u)
+  t.strictSame(Object.keys(users), ['host', 'guest'])
+  await settle()
+  t.strictSame(writes, [4], 'one write: the ack and the users-updated, each a frame header and its payload')
 })
