@@ -30,6 +30,9 @@
 //   sio-auth  ours, Socket.IO, auth on (HS256 tokens minted before the timed part)
 //   ws        ours, plain WebSocket /ws, auth off
 //   ws-auth   ours, plain WebSocket /ws, auth on
+//   floor-ws  reference, no target: our /ws protocol on a bare `ws` server
+//             written as naively as the baseline (bench/lib/rooms-load-server.ts),
+//             i.e. what the transport alone costs here
 // Each round runs every case once; the table shows the median over rounds
 // (3 by default) and the ratios are medians of per-round ratios.
 //
@@ -89,14 +92,18 @@ const PRODUCT_RELAY_LIMIT = { capacity: 400, refillPerSecond: 200 }
 const PROFILE = process.argv.includes('--profile')
 const CLIENT: ClientKind = flag('client') === 'library' ? 'library' : 'wire'
 const ROUNDS = num('rounds', 3)
+const WARM_ROOMS = num('warm-rooms', 2)
+/** Extra Node/V8 flags for every server child, baseline included (e.g. --server-flags=--max-semi-space-size=2). */
+const SERVER_NODE_FLAGS = (process.argv.find((a) => a.startsWith('--server-flags='))?.slice('--server-flags='.length) ?? '').split(' ').filter((f) => f !== '')
 
-interface CaseSpec { id: string, label: string, server: ServerKind, transport: Transport, auth: boolean }
+interface CaseSpec { id: string, label: string, server: ServerKind, transport: Transport, auth: boolean, /** Shown for reference, judged against no target. */ reference?: true }
 const ALL_CASES: CaseSpec[] = [
   { id: 'baseline', label: 'baseline sio', server: 'baseline', transport: 'socket.io', auth: false },
   { id: 'sio', label: 'ours sio', server: 'netplay', transport: 'socket.io', auth: false },
   { id: 'sio-auth', label: 'ours sio+auth', server: 'netplay', transport: 'socket.io', auth: true },
   { id: 'ws', label: 'ours ws', server: 'netplay', transport: 'websocket', auth: false },
-  { id: 'ws-auth', label: 'ours ws+auth', server: 'netplay', transport: 'websocket', auth: true }
+  { id: 'ws-auth', label: 'ours ws+auth', server: 'netplay', transport: 'websocket', auth: true },
+  { id: 'floor-ws', label: 'floor ws (reference)', server: 'floor-ws', transport: 'websocket', auth: false, reference: true }
 ]
 const wanted = flag('cases')?.split(',')
 const CASES = wanted === undefined ? ALL_CASES : ALL_CASES.filter((c) => wanted.includes(c.id))
@@ -111,7 +118,7 @@ class ServerChild {
   #exited = false
 
   constructor (spec: CaseSpec) {
-    const execArgv = ['--expose-gc']
+    const execArgv = ['--expose-gc', ...SERVER_NODE_FLAGS]
     const scriptArgs: string[] = []
     if (PROFILE) {
       mkdirSync(PROFILE_DIR, { recursive: true })
@@ -244,6 +251,8 @@ interface CaseResult {
   rssAfterSettled?: Settled
   /** After MARGINAL_ROOMS more rooms joined and idle (allocator and V8 already grown). */
   rssMarginal?: RssSample
+  /** The server with every connection idle, while RSS settles. */
+  idleLoad?: PhaseLoad
   relay?: RelayResult
   relayLoad?: PhaseLoad
   drops?: Record<string, number>
@@ -272,7 +281,7 @@ async function runCase (spec: CaseSpec, result: CaseResult, groups: RoomGroup[],
   const { port, limits } = await server.ready
   result.limits = limits
   const players = ROOMS * 4
-  const warmRooms = 2
+  const warmRooms = WARM_ROOMS
   let tokens: string[] | undefined
   let warmTokens: string[] | undefined
   let marginalTokens: string[] | undefined
@@ -312,7 +321,9 @@ async function runCase (spec: CaseSpec, result: CaseResult, groups: RoomGroup[],
 
   await sleep(IDLE_SETTLE_MS)
   result.rssAfter = await server.request<RssSample>('rss')
+  const idleStart = await mark(server, 'idle-start')
   result.rssAfterSettled = await settledRss(server)
+  result.idleLoad = await loadSince(server, idleStart, 'idle-end')
 
   // Marginal cost: more rooms on a server whose heap and allocator have
   // already grown, which is closer to what one more idle player costs.
@@ -420,6 +431,7 @@ const ROWS: Row[] = [
   ['server RSS settled: before (MB)', (r) => r.rssBeforeSettled && r.rssBeforeSettled.sample.rss / MB, 1],
   ['server RSS settled: all idle (MB)', (r) => r.rssAfterSettled && r.rssAfterSettled.sample.rss / MB, 1],
   ['RSS / idle connection, settled (KB)', rssSettledPerConnKb, 1],
+  ['server CPU, all idle (ms per s)', (r) => r.idleLoad && r.idleLoad.serverCpuSec / r.idleLoad.wallSec * 1000, 1],
   ['settle time, all idle (s)', (r) => r.rssAfterSettled && r.rssAfterSettled.ms / 1000, 1],
   ['young generation settled, all idle (MB)', (r) => r.rssAfterSettled && r.rssAfterSettled.sample.newSpace / MB, 1],
   ['RSS / conn, marginal +' + String(MARGINAL_ROOMS * 4) + ' (KB)', (r) => { const d = sub(r.rssMarginal?.rss, r.rssAfter?.rss); return d === undefined ? undefined : d / (MARGINAL_ROOMS * 4) / KB }, 1],
@@ -428,6 +440,10 @@ const ROWS: Row[] = [
   // allocation burst of the joins, not with the connections kept) and what is live in it.
   ['V8 heap committed / conn (KB)', (r) => { const d = sub(r.rssAfter?.heapTotal, r.rssBefore?.heapTotal); return d === undefined ? undefined : d / (ROOMS * 4) / KB }, 1],
   ['  of which young generation (KB)', (r) => { const d = sub(r.rssAfter?.newSpace, r.rssBefore?.newSpace); return d === undefined ? undefined : d / (ROOMS * 4) / KB }, 1],
+  ['V8 heap resident / conn (KB)', (r) => { const d = sub(r.rssAfter?.heapResident, r.rssBefore?.heapResident); return d === undefined ? undefined : d / (ROOMS * 4) / KB }, 1],
+  ['  of which young generation (KB)', (r) => { const d = sub(r.rssAfter?.newSpaceResident, r.rssBefore?.newSpaceResident); return d === undefined ? undefined : d / (ROOMS * 4) / KB }, 1],
+  ['RSS outside the V8 heap / conn (KB)', (r) => { const d = sub(r.rssAfter && r.rssAfter.rss - r.rssAfter.heapResident, r.rssBefore && r.rssBefore.rss - r.rssBefore.heapResident); return d === undefined ? undefined : d / (ROOMS * 4) / KB }, 1],
+  ['young generation resident, all idle (MB)', (r) => r.rssAfter && r.rssAfter.newSpaceResident / MB, 1],
   ['heap used+external / conn (KB)', (r) => { const d = sub(r.rssAfter && r.rssAfter.heapUsed + r.rssAfter.external, r.rssBefore && r.rssBefore.heapUsed + r.rssBefore.external); return d === undefined ? undefined : d / (ROOMS * 4) / KB }, 1],
   ['relay deliveries/s (window)', relayPerSec, 0],
   ['relay deliveries per server CPU-s', relayPerCpuSec, 0],
@@ -493,7 +509,8 @@ function printRatios (rounds: CaseResult[][]): void {
       const d = ratio(i, relayPerSec)
       const jc = ratio(i, seatsPerCpuSec)
       const dc = ratio(i, relayPerCpuSec)
-      console.log(`  ${spec.label.padEnd(44)} ${show(j).padStart(8)} ${show(d).padStart(9)}   |${show(jc).padStart(24)} ${show(dc).padStart(6)}   >= ${target}: joins ${verdict(j, target)}, relay ${verdict(d, target)}`)
+      const judged = spec.reference === true ? '(reference: no target)' : `>= ${target}: joins ${verdict(j, target)}, relay ${verdict(d, target)}`
+      console.log(`  ${spec.label.padEnd(44)} ${show(j).padStart(8)} ${show(d).padStart(9)}   |${show(jc).padStart(24)} ${show(dc).padStart(6)}   ${judged}`)
     }
   }
   // A case relaying at the offered ceiling measures the pacing, not the server: its ratio cannot exceed ceiling / baseline.
@@ -511,7 +528,7 @@ function printRatios (rounds: CaseResult[][]): void {
     const settled = agg(rounds, i, rssSettledPerConnKb)
     if (kb === undefined && settled === undefined) continue
     const kbText = (v: number | undefined): string => v === undefined ? '-' : `${v.toFixed(1)} KB`
-    const judge = (v: number | undefined): string => spec.server === 'baseline' ? '(baseline)' : verdict(v === undefined ? undefined : v <= 30 ? 1 : 0, 1)
+    const judge = (v: number | undefined): string => spec.server === 'baseline' ? '(baseline)' : spec.reference === true ? '(reference)' : verdict(v === undefined ? undefined : v <= 30 ? 1 : 0, 1)
     console.log(`  ${spec.label.padEnd(44)} ${kbText(kb).padStart(10)} ${judge(kb).padEnd(10)} ${kbText(settled).padStart(10)} ${judge(settled)}`)
   }
 }

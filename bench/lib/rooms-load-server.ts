@@ -17,11 +17,12 @@ import { performance } from 'node:perf_hooks'
 import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8'
 import type { AddressInfo } from 'node:net'
 import { Server, type Socket } from 'socket.io'
+import { WebSocket, WebSocketServer } from 'ws'
 import type { FastifyInstance } from 'fastify'
 
 export const BENCH_SECRET = 'rooms-load-bench-secret-0123456789abcdef'
 
-export type ServerKind = 'baseline' | 'netplay'
+export type ServerKind = 'baseline' | 'floor-ws' | 'netplay'
 
 /** Parent -> child request. */
 export interface ServerRequest { id: number, op: ServerOp, count?: number, name?: string }
@@ -38,6 +39,9 @@ export interface RssSample {
   arrayBuffers: number
   /** V8 young generation committed size: grows under allocation bursts, not per connection. */
   newSpace: number
+  /** Resident (physical) size of the V8 heap, all spaces, and of its young generation alone. */
+  heapResident: number
+  newSpaceResident: number
 }
 export interface ServerStats {
   /** process.cpuUsage() (µs) and a monotonic timestamp (ms), for deltas. */
@@ -119,6 +123,88 @@ function startBaseline (): Promise<{ port: number, ctx: Ctx }> {
   })
 }
 
+// ---------- floor-ws: minimal plain WebSocket relay (a reference, not a target) ----------
+
+// Our /ws protocol ({ id, event, data } in, { id, ok, data } and
+// { event, data } out) on a bare `ws` server, written as naively as the
+// baseline: no auth, validation, limits or write coalescing. It shows what
+// the transport itself costs on this machine, i.e. how close to the floor
+// our /ws path runs.
+interface FloorRoom { maxPlayers: number, players: Record<string, Record<string, unknown>>, sockets: Set<WebSocket> }
+
+function startFloorWs (): Promise<{ port: number, ctx: Ctx }> {
+  const http = createServer()
+  const wss = new WebSocketServer({ server: http, path: '/ws', perMessageDeflate: false })
+  const rooms = new Map<string, FloorRoom>()
+  let nextId = 0
+  const broadcast = (room: FloorRoom, frame: string, except?: WebSocket): void => {
+    for (const peer of room.sockets) if (peer !== except && peer.readyState === WebSocket.OPEN) peer.send(frame)
+  }
+  wss.on('connection', (socket: WebSocket) => {
+    const socketId = `s${nextId++}`
+    let room: FloorRoom | undefined
+    let sessionId: string | null = null
+    let userid: string | null = null
+    const reply = (id: unknown, data: unknown): void => { socket.send(JSON.stringify({ id, ok: true, data })) }
+    const fail = (id: unknown, message: string): void => { socket.send(JSON.stringify({ id, ok: false, error: { code: 'ERR', message } })) }
+    socket.on('message', (raw: Buffer) => {
+      const frame = JSON.parse(raw.toString()) as { id?: unknown, event: string, data: { extra: Record<string, unknown>, maxPlayers?: number } }
+      if (frame.event === 'data-message') {
+        if (room !== undefined) broadcast(room, JSON.stringify({ event: 'data-message', data: frame.data }), socket)
+        return
+      }
+      if (frame.event !== 'open-room' && frame.event !== 'join-room') {
+        if (frame.id !== undefined) reply(frame.id, null)
+        return
+      }
+      const extra = frame.data.extra
+      if (frame.event === 'open-room') {
+        sessionId = String(extra.sessionid)
+        userid = String(extra.userid)
+        room = { maxPlayers: Number(frame.data.maxPlayers ?? 4), players: { [userid]: { ...extra, socketId } }, sockets: new Set([socket]) }
+        rooms.set(sessionId, room)
+        broadcast(room, JSON.stringify({ event: 'users-updated', data: room.players }))
+        reply(frame.id, null)
+      } else if (frame.event === 'join-room') {
+        const target = rooms.get(String(extra.sessionid))
+        if (target === undefined) { fail(frame.id, 'Room not found'); return }
+        if (Object.keys(target.players).length >= target.maxPlayers) { fail(frame.id, 'Room full'); return }
+        sessionId = String(extra.sessionid)
+        userid = String(extra.userid)
+        room = target
+        room.players[userid] = { ...extra, socketId }
+        room.sockets.add(socket)
+        broadcast(room, JSON.stringify({ event: 'users-updated', data: room.players }))
+        reply(frame.id, room.players)
+      }
+    })
+    socket.on('close', () => {
+      if (room === undefined || sessionId === null || userid === null) return
+      delete room.players[userid]
+      room.sockets.delete(socket)
+      if (room.sockets.size === 0) rooms.delete(sessionId)
+      else broadcast(room, JSON.stringify({ event: 'users-updated', data: room.players }))
+    })
+  })
+  return new Promise((resolve) => {
+    http.listen(0, '127.0.0.1', () => {
+      resolve({
+        port: (http.address() as AddressInfo).port,
+        ctx: {
+          rooms: () => rooms.size,
+          connections: () => wss.clients.size,
+          drops: () => ({ drops: {}, strikes: {} }),
+          close: async () => {
+            for (const client of wss.clients) client.terminate()
+            await new Promise<void>((resolve) => wss.close(() => resolve()))
+            await new Promise<void>((resolve) => http.close(() => resolve()))
+          }
+        }
+      })
+    })
+  })
+}
+
 // ---------- ours ----------
 
 async function startNetplay (auth: boolean, relay: { capacity: number, refillPerSecond: number }): Promise<{ port: number, ctx: Ctx, limits: Record<string, unknown> }> {
@@ -180,7 +266,9 @@ async function main (): Promise<void> {
   const kind = process.argv[2] as ServerKind
   const auth = process.argv.includes('--auth')
   const relay = { capacity: argValue('--relay-capacity', 400), refillPerSecond: argValue('--relay-refill', 200) }
-  const started = kind === 'baseline' ? { ...(await startBaseline()), limits: { none: true } } : await startNetplay(auth, relay)
+  const started = kind === 'baseline'
+    ? { ...(await startBaseline()), limits: { none: true } }
+    : kind === 'floor-ws' ? { ...(await startFloorWs()), limits: { none: true } } : await startNetplay(auth, relay)
   const { ctx } = started
   const send = (message: unknown): void => { process.send?.(message) }
   const gc = (globalThis as { gc?: () => void }).gc
@@ -199,8 +287,10 @@ async function main (): Promise<void> {
           gc?.()
         }
         const m = process.memoryUsage()
-        const newSpace = getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.space_size ?? 0
-        reply({ rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, newSpace } satisfies RssSample)
+        const spaces = getHeapSpaceStatistics()
+        const young = spaces.find((space) => space.space_name === 'new_space')
+        const heapResident = spaces.reduce((sum, space) => sum + space.physical_space_size, 0)
+        reply({ rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, newSpace: young?.space_size ?? 0, heapResident, newSpaceResident: young?.physical_space_size ?? 0 } satisfies RssSample)
         break
       }
       case 'mint':
