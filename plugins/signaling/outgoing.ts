@@ -9,25 +9,38 @@ export interface EncodedPackets {
   opts: { preEncoded: true, wsPreEncodedFrame?: Buffer[] }
 }
 
-/** A server-to-client WebSocket text frame (unmasked, final) for `data`, as header and payload. */
-export function textFrame (data: Buffer): Buffer[] {
-  const length = data.length
-  let header: Buffer
+const headerLength = (length: number): number => length < 126 ? 2 : length < 65_536 ? 4 : 10
+
+/** Writes the header of a server-to-client WebSocket text frame (unmasked, final) at the start of `target`. */
+function writeHeader (target: Buffer, length: number): void {
+  target[0] = 0x81 // FIN, text
   if (length < 126) {
-    header = Buffer.allocUnsafe(2)
-    header[1] = length
+    target[1] = length
   } else if (length < 65_536) {
-    header = Buffer.allocUnsafe(4)
-    header[1] = 126
-    header.writeUInt16BE(length, 2)
+    target[1] = 126
+    target.writeUInt16BE(length, 2)
   } else {
-    header = Buffer.allocUnsafe(10)
-    header[1] = 127
-    header.writeUIntBE(0, 2, 2)
-    header.writeUIntBE(length, 4, 6)
+    target[1] = 127
+    target.writeUIntBE(0, 2, 2)
+    target.writeUIntBE(length, 4, 6)
   }
-  header[0] = 0x81 // FIN, text
+}
+
+/** A server-to-client WebSocket text frame for `data`, as header and payload. */
+export function textFrame (data: Buffer): Buffer[] {
+  const header = Buffer.allocUnsafe(headerLength(data.length))
+  writeHeader(header, data.length)
   return [header, data]
+}
+
+/** A server-to-client WebSocket text frame for `text`, header and UTF-8 payload in one buffer (one copy of the text). */
+export function textFrameOf (text: string): Buffer {
+  const length = Buffer.byteLength(text)
+  const at = headerLength(length)
+  const frame = Buffer.allocUnsafe(at + length)
+  writeHeader(frame, length)
+  frame.write(text, at, 'utf8')
+  return frame
 }
 
 export class OutgoingEvent {
@@ -35,7 +48,7 @@ export class OutgoingEvent {
   readonly data: unknown
   #json: string | undefined
   #jsonDone = false
-  #wsFrame: Buffer | undefined
+  #wsWire: Buffer | undefined
   #sioNsp: string | undefined
   #sio: EncodedPackets | undefined
 
@@ -58,14 +71,21 @@ export class OutgoingEvent {
     return this.#json
   }
 
-  /** The plain WebSocket push `{ event, data }` as UTF-8, the same bytes as `JSON.stringify({ event, data })`. */
-  get wsFrame (): Buffer {
-    if (this.#wsFrame === undefined) {
+  /** The plain WebSocket push `{ event, data }` as a whole text frame; its payload is the same bytes as `JSON.stringify({ event, data })`. */
+  get wsWire (): Buffer {
+    if (this.#wsWire === undefined) {
       const json = this.json
       const head = `{"event":${JSON.stringify(this.event)}`
-      this.#wsFrame = Buffer.from(json === undefined ? `${head}}` : `${head},"data":${json}}`)
+      this.#wsWire = textFrameOf(json === undefined ? `${head}}` : `${head},"data":${json}}`)
     }
-    return this.#wsFrame
+    return this.#wsWire
+  }
+
+  /** The payload of `wsWire`. */
+  get wsFrame (): Buffer {
+    const wire = this.wsWire
+    const marker = wire[1] as number
+    return wire.subarray(marker < 126 ? 2 : marker === 126 ? 4 : 10)
   }
 
   /** Socket.IO packets for one namespace, encoded once by the server's encoder (the last namespace is cached). */

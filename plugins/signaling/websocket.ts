@@ -12,12 +12,11 @@ import type { Identity } from '../../lib/netplay.ts'
 import { netplayRoutes } from '../../lib/http.ts'
 import { noReply, type AckResult, type Connection, type EventTable } from './event-table.ts'
 import { CLIENT_LEFT, type ConnectionHub } from './hub.ts'
-import type { OutgoingEvent } from './outgoing.ts'
+import { textFrameOf, type OutgoingEvent } from './outgoing.ts'
 import type { Held, PhaseEnd } from './phase-end.ts'
 import type { SignalingOptions } from './schema.ts'
 
 const OPEN = 1
-const TEXT = { binary: false }
 
 class WebSocketConnection implements Connection, Held {
   readonly transport = 'websocket'
@@ -26,11 +25,11 @@ class WebSocketConnection implements Connection, Held {
   readonly identity: Identity | null
   readonly ip: string
   /** The TCP socket under `socket` (the upgraded request's socket), corked from its first frame of an I/O phase to the phase's end. */
-  readonly #tcp: Pick<Writable, 'cork' | 'uncork'>
+  readonly #tcp: Pick<Writable, 'cork' | 'uncork' | 'write'>
   readonly #phaseEnd: PhaseEnd
   #corked = false
 
-  constructor (socket: WebSocket, identity: Identity | null, ip: string, tcp: Pick<Writable, 'cork' | 'uncork'>, phaseEnd: PhaseEnd) {
+  constructor (socket: WebSocket, identity: Identity | null, ip: string, tcp: Pick<Writable, 'cork' | 'uncork' | 'write'>, phaseEnd: PhaseEnd) {
     this.socket = socket
     this.identity = identity
     this.ip = ip
@@ -39,24 +38,29 @@ class WebSocketConnection implements Connection, Held {
   }
 
   send (frame: unknown): void {
-    if (this.socket.readyState !== OPEN) return
-    this.#cork()
-    this.socket.send(JSON.stringify(frame))
+    this.#write(textFrameOf(JSON.stringify(frame)))
   }
 
   /** A push encoded once for every recipient: the same bytes as `emit`, as a text frame. */
   deliver (message: OutgoingEvent): void {
-    if (this.socket.readyState !== OPEN) return
-    this.#cork()
-    this.socket.send(message.wsFrame, TEXT)
+    this.#write(message.wsWire)
   }
 
-  #cork (): void {
+  /**
+   * Writes a whole text frame (header and payload in one buffer) to the
+   * corked TCP socket: what ws's send() does for an uncompressed frame, in
+   * one stream write instead of two (an uncompressed frame is valid whatever
+   * extension was negotiated, and ws's server negotiates none by default).
+   * ws's own writes (pong, close) go to the same stream, so order is kept.
+   */
+  #write (frame: Buffer): void {
+    if (this.socket.readyState !== OPEN) return
     if (!this.#corked) {
       this.#corked = true
       this.#tcp.cork()
       this.#phaseEnd.hold(this)
     }
+    this.#tcp.write(frame)
   }
 
   /** Ends this phase's cork (called by PhaseEnd). */

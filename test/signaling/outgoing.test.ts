@@ -3,7 +3,7 @@
 import t from 'tap'
 import * as ws from 'ws'
 import { Encoder } from 'socket.io-parser'
-import { OutgoingEvent, textFrame } from '../../plugins/signaling/outgoing.ts'
+import { OutgoingEvent, textFrame, textFrameOf } from '../../plugins/signaling/outgoing.ts'
 
 // ws's own framing (what ws.send writes), untyped in @types/ws.
 const { Sender } = ws as unknown as { Sender: { frame: (data: Buffer, options: Record<string, unknown>) => Buffer[] } }
@@ -55,4 +55,14 @@ t.test('text frame headers for every length encoding', async (t) => {
     const theirs = Buffer.concat(Sender.frame(data, { readOnly: false, mask: false, rsv1: false, opcode: 1, fin: true }))
     t.ok(ours.equals(theirs), `${length} bytes`)
   }
+})
+
+t.test('a whole frame from text, multi-byte UTF-8 included, is the frame ws would send', async (t) => {
+  for (const text of ['', 'é'.repeat(62), 'a'.repeat(125), '€'.repeat(42), 'ü'.repeat(40_000), 'x'.repeat(70_000)]) {
+    const theirs = Buffer.concat(Sender.frame(Buffer.from(text), { readOnly: false, mask: false, rsv1: false, opcode: 1, fin: true }))
+    t.ok(textFrameOf(text).equals(theirs), `${Buffer.byteLength(text)} bytes`)
+  }
+  const message = new OutgoingEvent('users-updated', { 'ü': { socketId: 'x' } })
+  t.equal(message.wsFrame.toString(), JSON.stringify({ event: 'users-updated', data: { 'ü': { socketId: 'x' } } }), 'wsFrame is the payload of wsWire')
+  t.ok(message.wsWire.equals(textFrameOf(message.wsFrame.toString())))
 })

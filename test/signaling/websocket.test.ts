@@ -161,5 +161,5 @@ t.test('a join\'s ack and the users-updated it causes reach the joiner in one wr
   const users = await guest.inbox.take<Users>('users-updated', (u) => 'guest' in u)
   t.strictSame(Object.keys(users), ['host', 'guest'])
   await settle()
-  t.strictSame(writes, [4], 'one write: the ack and the users-updated, each a frame header and its payload')
+  t.strictSame(writes, [2], 'one write of two frames: the ack and the users-updated')
 })
