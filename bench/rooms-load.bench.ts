@@ -31,7 +31,7 @@
 //   sio-auth  ours, Socket.IO, auth on (HS256 tokens minted before the timed part)
 //   ws        ours, plain WebSocket /ws, auth off
 //   ws-auth   ours, plain WebSocket /ws, auth on
-//   floor-ws  reference, no target: our /ws protocol on a bare `ws` server
+//   bare-ws  reference, no target: our /ws protocol on a bare `ws` server
 //             written as naively as the baseline (bench/lib/rooms-load-server.ts),
 //             i.e. what the transport alone costs here
 // Each round runs every case once; the table shows the median over rounds
@@ -111,7 +111,7 @@ const ALL_CASES: CaseSpec[] = [
   { id: 'sio-auth', label: 'ours sio+auth', server: 'netplay', transport: 'socket.io', auth: true },
   { id: 'ws', label: 'ours ws', server: 'netplay', transport: 'websocket', auth: false },
   { id: 'ws-auth', label: 'ours ws+auth', server: 'netplay', transport: 'websocket', auth: true },
-  { id: 'floor-ws', label: 'floor ws (reference)', server: 'floor-ws', transport: 'websocket', auth: false, reference: true }
+  { id: 'bare-ws', label: 'bare ws (reference)', server: 'bare-ws', transport: 'websocket', auth: false, reference: true }
 ]
 const wanted = flag('cases')?.split(',')
 const CASES = wanted === undefined ? ALL_CASES : ALL_CASES.filter((c) => wanted.includes(c.id))

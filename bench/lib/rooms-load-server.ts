@@ -22,7 +22,7 @@ import type { FastifyInstance } from 'fastify'
 
 export const BENCH_SECRET = 'rooms-load-bench-secret-0123456789abcdef'
 
-export type ServerKind = 'baseline' | 'floor-ws' | 'netplay'
+export type ServerKind = 'baseline' | 'bare-ws' | 'netplay'
 
 /** Parent -> child request. */
 export interface ServerRequest { id: number, op: ServerOp, count?: number, name?: string }
@@ -123,26 +123,26 @@ function startBaseline (): Promise<{ port: number, ctx: Ctx }> {
   })
 }
 
-// ---------- floor-ws: minimal plain WebSocket relay (a reference, not a target) ----------
+// ---------- bare-ws: minimal plain WebSocket relay (a reference, not a target) ----------
 
 // Our /ws protocol ({ id, event, data } in, { id, ok, data } and
 // { event, data } out) on a bare `ws` server, written as naively as the
 // baseline: no auth, validation, limits or write coalescing. It shows what
-// the transport itself costs on this machine, i.e. how close to the floor
+// the transport itself costs on this machine, i.e. how close to that floor
 // our /ws path runs.
-interface FloorRoom { maxPlayers: number, players: Record<string, Record<string, unknown>>, sockets: Set<WebSocket> }
+interface BareRoom { maxPlayers: number, players: Record<string, Record<string, unknown>>, sockets: Set<WebSocket> }
 
-function startFloorWs (): Promise<{ port: number, ctx: Ctx }> {
+function startBareWs (): Promise<{ port: number, ctx: Ctx }> {
   const http = createServer()
   const wss = new WebSocketServer({ server: http, path: '/ws', perMessageDeflate: false })
-  const rooms = new Map<string, FloorRoom>()
+  const rooms = new Map<string, BareRoom>()
   let nextId = 0
-  const broadcast = (room: FloorRoom, frame: string, except?: WebSocket): void => {
+  const broadcast = (room: BareRoom, frame: string, except?: WebSocket): void => {
     for (const peer of room.sockets) if (peer !== except && peer.readyState === WebSocket.OPEN) peer.send(frame)
   }
   wss.on('connection', (socket: WebSocket) => {
     const socketId = `s${nextId++}`
-    let room: FloorRoom | undefined
+    let room: BareRoom | undefined
     let sessionId: string | null = null
     let userid: string | null = null
     const reply = (id: unknown, data: unknown): void => { socket.send(JSON.stringify({ id, ok: true, data })) }
@@ -268,7 +268,7 @@ async function main (): Promise<void> {
   const relay = { capacity: argValue('--relay-capacity', 400), refillPerSecond: argValue('--relay-refill', 200) }
   const started = kind === 'baseline'
     ? { ...(await startBaseline()), limits: { none: true } }
-    : kind === 'floor-ws' ? { ...(await startFloorWs()), limits: { none: true } } : await startNetplay(auth, relay)
+    : kind === 'bare-ws' ? { ...(await startBareWs()), limits: { none: true } } : await startNetplay(auth, relay)
   const { ctx } = started
   const send = (message: unknown): void => { process.send?.(message) }
   const gc = (globalThis as { gc?: () => void }).gc
