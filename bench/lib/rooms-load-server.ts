@@ -12,7 +12,7 @@
 //   auth on or off, the rate-limit plugin with its default per-connection
 //   `signaling` and `relay` limits unless overridden).
 import { writeFileSync } from 'node:fs'
-import { createServer } from 'node:http'
+import { createServer, type Server as HttpServer } from 'node:http'
 import { performance } from 'node:perf_hooks'
 import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8'
 import type { AddressInfo } from 'node:net'
@@ -108,17 +108,18 @@ function startBaseline (): Promise<{ port: number, ctx: Ctx }> {
     })
   })
 
+  return listenOnLoopback(http, {
+    rooms: () => rooms.size,
+    connections: () => io.engine.clientsCount,
+    close: async () => { io.disconnectSockets(true); await io.close() }
+  })
+}
+
+/** Listens on a free loopback port: the port and the controls of a server without limits. */
+function listenOnLoopback (http: HttpServer, ctx: Omit<Ctx, 'drops'>): Promise<{ port: number, ctx: Ctx }> {
   return new Promise((resolve) => {
     http.listen(0, '127.0.0.1', () => {
-      resolve({
-        port: (http.address() as AddressInfo).port,
-        ctx: {
-          rooms: () => rooms.size,
-          connections: () => io.engine.clientsCount,
-          drops: () => ({ drops: {}, strikes: {} }),
-          close: async () => { io.disconnectSockets(true); await io.close() }
-        }
-      })
+      resolve({ port: (http.address() as AddressInfo).port, ctx: { ...ctx, drops: () => ({ drops: {}, strikes: {} }) } })
     })
   })
 }
@@ -186,22 +187,14 @@ function startBareWs (): Promise<{ port: number, ctx: Ctx }> {
       else broadcast(room, JSON.stringify({ event: 'users-updated', data: room.players }))
     })
   })
-  return new Promise((resolve) => {
-    http.listen(0, '127.0.0.1', () => {
-      resolve({
-        port: (http.address() as AddressInfo).port,
-        ctx: {
-          rooms: () => rooms.size,
-          connections: () => wss.clients.size,
-          drops: () => ({ drops: {}, strikes: {} }),
-          close: async () => {
-            for (const client of wss.clients) client.terminate()
-            await new Promise<void>((resolve) => wss.close(() => resolve()))
-            await new Promise<void>((resolve) => http.close(() => resolve()))
-          }
-        }
-      })
-    })
+  return listenOnLoopback(http, {
+    rooms: () => rooms.size,
+    connections: () => wss.clients.size,
+    close: async () => {
+      for (const client of wss.clients) client.terminate()
+      await new Promise<void>((resolve) => wss.close(() => resolve()))
+      await new Promise<void>((resolve) => http.close(() => resolve()))
+    }
   })
 }
 
