@@ -81,13 +81,6 @@ export class OutgoingEvent {
     return this.#wsWire
   }
 
-  /** The payload of `wsWire`. */
-  get wsFrame (): Buffer {
-    const wire = this.wsWire
-    const marker = wire[1] as number
-    return wire.subarray(marker < 126 ? 2 : marker === 126 ? 4 : 10)
-  }
-
   /** Socket.IO packets for one namespace, encoded once by the server's encoder (the last namespace is cached). */
   socketIo (nsp: string, encoder: { encode: (packet: never) => unknown[] }): EncodedPackets {
     if (this.#sio === undefined || this.#sioNsp !== nsp) {
