@@ -7,6 +7,9 @@
 //   npx node bench/rooms-load.bench.ts --rounds 1 --cases baseline,sio,ws
 //   npx node bench/rooms-load.bench.ts --profile  (CPU profiles of the server children;
 //                                                  summarise with bench/lib/cpuprofile-top.ts)
+//   npx node bench/rooms-load.bench.ts --alloc-profile  (allocation profiles of the server children, one per
+//                                                  join burst and relay window, collected objects included;
+//                                                  summarise with bench/lib/heapprofile-top.ts)
 //   npx node bench/rooms-load.bench.ts --client library   (socket.io-client and fully parsed /ws frames:
 //                                                  the client of the first figures, which was the bottleneck)
 //   npx node bench/rooms-load.bench.ts --rate 190 --relay-refill 200 --relay-capacity 400
@@ -91,6 +94,7 @@ const RELAY: RelayOptions = {
 const RELAY_LIMIT = { capacity: num('relay-capacity', 800), refillPerSecond: num('relay-refill', 400) }
 const PRODUCT_RELAY_LIMIT = { capacity: 400, refillPerSecond: 200 }
 const PROFILE = process.argv.includes('--profile')
+const ALLOC_PROFILE = process.argv.includes('--alloc-profile')
 const CLIENT: ClientKind = flag('client') === 'library' ? 'library' : 'wire'
 const ROUNDS = num('rounds', 3)
 const WARM_ROOMS = num('warm-rooms', 2)
@@ -133,6 +137,10 @@ class ServerChild {
       const name = `${spec.id}-${Date.now()}.cpuprofile`
       execArgv.push('--cpu-prof', '--cpu-prof-interval=250', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${name}`)
       scriptArgs.push('--marks-file', join(PROFILE_DIR, `${name}.marks.json`))
+    }
+    if (ALLOC_PROFILE) {
+      mkdirSync(PROFILE_DIR, { recursive: true })
+      scriptArgs.push('--alloc-profile', join(PROFILE_DIR, `${spec.id}-${Date.now()}`))
     }
     const args = [...execArgv, SERVER_SCRIPT, spec.server, ...(spec.auth ? ['--auth'] : []),
       '--relay-capacity', String(RELAY_LIMIT.capacity), '--relay-refill', String(RELAY_LIMIT.refillPerSecond), ...scriptArgs]
@@ -226,7 +234,7 @@ interface PhaseLoad {
 }
 
 async function mark (server: ServerChild, name: string): Promise<PhaseMark> {
-  if (PROFILE) await server.request('mark', undefined, name)
+  if (PROFILE || ALLOC_PROFILE) await server.request('mark', undefined, name)
   return { server: await server.request<ServerStats>('stats'), clientCpu: process.cpuUsage(), clientElu: performance.eventLoopUtilization(), machine: machineBusySeconds(), at: performance.now() }
 }
 
@@ -616,6 +624,7 @@ async function main (): Promise<void> {
   printTable(rounds)
   printRatios(rounds)
   console.log(`\n${((performance.now() - started) / 1000).toFixed(0)} s. Reproduce: npx node bench/rooms-load.bench.ts   (or: npm run bench)`)
+  if (ALLOC_PROFILE) console.log(`allocation profiles of the server children (one per phase): ${PROFILE_DIR}\n  summarise: npx node bench/lib/heapprofile-top.ts <file.heapprofile>...`)
   if (PROFILE) console.log(`CPU profiles of the server children (figures above are slowed by profiling): ${PROFILE_DIR}\n  summarise one phase: npx node bench/lib/cpuprofile-top.ts <file.cpuprofile> --phase join|relay`)
 }
 

@@ -12,6 +12,7 @@
 //   auth on or off, the rate-limit plugin with its default per-connection
 //   `signaling` and `relay` limits unless overridden).
 import { writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
 import { createServer, type Server as HttpServer } from 'node:http'
 import { performance } from 'node:perf_hooks'
 import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8'
@@ -255,6 +256,31 @@ function writeMarks (): void {
   if (file !== undefined) writeFileSync(file, JSON.stringify(marks))
 }
 
+/**
+ * --alloc-profile <prefix>: V8's sampling heap profiler runs from each
+ * `<phase>-start` mark to its `<phase>-end` mark and writes
+ * `<prefix>-<phase>.heapprofile`. Objects already collected are kept in the
+ * samples, so the profile shows where a phase allocates (what the young
+ * generation collects), not only what it retains.
+ */
+class AllocationSampler {
+  readonly #prefix: string
+  #session: Session | undefined
+  constructor (prefix: string) { this.#prefix = prefix }
+
+  async mark (name: string): Promise<void> {
+    if (name.endsWith('-start')) {
+      this.#session ??= new Session()
+      this.#session.connect()
+      await this.#session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true })
+    } else if (name.endsWith('-end') && this.#session !== undefined) {
+      const { profile } = await this.#session.post('HeapProfiler.stopSampling')
+      this.#session.disconnect()
+      writeFileSync(`${this.#prefix}-${name.slice(0, -'-end'.length)}.heapprofile`, JSON.stringify(profile))
+    }
+  }
+}
+
 async function main (): Promise<void> {
   const kind = process.argv[2] as ServerKind
   const auth = process.argv.includes('--auth')
@@ -265,6 +291,8 @@ async function main (): Promise<void> {
   const { ctx } = started
   const send = (message: unknown): void => { process.send?.(message) }
   const gc = (globalThis as { gc?: () => void }).gc
+  const allocPrefixAt = process.argv.indexOf('--alloc-profile')
+  const sampler = allocPrefixAt === -1 ? undefined : new AllocationSampler(process.argv[allocPrefixAt + 1] ?? 'alloc')
 
   process.on('message', (message: ServerRequest) => {
     const reply = (data: unknown): void => send({ id: message.id, ok: true, data } satisfies ServerReply)
@@ -304,7 +332,8 @@ async function main (): Promise<void> {
         break
       case 'mark':
         marks[message.name ?? '?'] = Number(process.hrtime.bigint() / 1000n)
-        reply(null)
+        if (sampler === undefined) reply(null)
+        else sampler.mark(message.name ?? '?').then(() => reply(null), fail)
         break
       case 'exit':
         writeMarks()
