@@ -109,13 +109,20 @@ export class Room {
     return seated
   }
 
+  /** Bit `slot` set for every taken seat (seats are 0..7): one pass over the members. */
+  #takenSeats (): number {
+    let taken = 0
+    for (const member of this.members.values()) if (member.slot !== null) taken |= 1 << member.slot
+    return taken
+  }
+
   slotTaken (slot: number): boolean {
-    for (const member of this.members.values()) if (member.slot === slot) return true
-    return false
+    return (this.#takenSeats() & (1 << slot)) !== 0
   }
 
   firstFreeSlot (): number | null {
-    for (let slot = 0; slot < this.maxPlayers; slot++) if (!this.slotTaken(slot)) return slot
+    const taken = this.#takenSeats()
+    for (let slot = 0; slot < this.maxPlayers; slot++) if ((taken & (1 << slot)) === 0) return slot
     return null
   }
 
@@ -234,8 +241,10 @@ export const SERVER_OWNED = new Set(['userid', 'socketId', 'socket_id', 'is_host
 export function sanitizeExtra (extra: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   let count = 0
-  for (const [key, value] of Object.entries(extra)) {
+  // Keys, then a lookup each: Object.entries would allocate a pair per key on every open and join.
+  for (const key of Object.keys(extra)) {
     if (SERVER_OWNED.has(key) || key.length > 64 || ++count > 40) continue
+    const value = extra[key]
     if (typeof value === 'string') out[key] = value.slice(0, 256)
     else if (typeof value === 'number' && Number.isFinite(value)) out[key] = value
     else if (typeof value === 'boolean' || value === null) out[key] = value
