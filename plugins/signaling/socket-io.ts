@@ -2,6 +2,7 @@
 // Authentication runs in the handshake middleware, so an unauthenticated
 // client never gets a socket; its `connect_error` says "unauthorized", which
 // makes EmulatorJS-SFU clients refresh their token.
+import { ServerResponse, type IncomingMessage } from 'node:http'
 import { Server, type Socket } from 'socket.io'
 import type { FastifyInstance } from 'fastify'
 import { errorBody } from '../../lib/errors.ts'
@@ -63,6 +64,33 @@ function cutOff (socket: Socket): void {
   socket.disconnect(true)
 }
 
+/**
+ * engine.io hands its middlewares a stand-in response for each WebSocket
+ * upgrade, and a 'close' listener it puts on the TCP socket keeps that
+ * response, and through it the upgrade request, alive for the connection's
+ * whole life. Once the WebSocket is open nothing reads the request (the
+ * stand-in's header methods only serve middlewares, which have all run), so
+ * it is let go when engine.io reports the connection or the upgrade.
+ */
+function releaseUpgradeRequests (io: Server): void {
+  const upgrading = new WeakMap<object, { req: IncomingMessage | null }>()
+  io.engine.use((req: IncomingMessage, res: unknown, next: () => void) => {
+    if (!(res instanceof ServerResponse)) upgrading.set(req.socket, res as { req: IncomingMessage | null })
+    next()
+  })
+  const release = (socket: EngineSocket): void => {
+    const tcp = tcpOf(socket)
+    const response = tcp === undefined ? undefined : upgrading.get(tcp)
+    if (tcp === undefined || response === undefined) return
+    upgrading.delete(tcp)
+    response.req = null
+  }
+  io.engine.on('connection', (socket: EngineSocket & { once: (event: 'upgrade', listener: () => void) => void }) => {
+    if (socket.transport.name === 'websocket') release(socket)
+    else socket.once('upgrade', () => { release(socket) })
+  })
+}
+
 function replyFor (ack: ((...args: unknown[]) => void) | undefined, style: 'error-first' | 'value'): (result: AckResult) => void {
   if (ack === undefined) return noReply
   if (style === 'value') {
@@ -92,10 +120,22 @@ export function attachSocketIo (app: FastifyInstance, options: SignalingOptions,
   // transport's send) makes that one write.
   io.engine.on('flush', (socket: EngineSocket) => { tcpOf(socket)?.cork() })
   io.engine.on('drain', (socket: EngineSocket) => { tcpOf(socket)?.uncork() })
+  releaseUpgradeRequests(io)
+
+  // Authentication is per connection: a client joining a second namespace on
+  // the same connection keeps the identity it proved on the first (its
+  // handshake request is let go once the first namespace is joined).
+  const proven = new WeakMap<object, Identity | null>()
 
   const namespaces = options.prefix === '' ? [io.of('/')] : [io.of('/'), io.of(options.prefix)]
   for (const namespace of namespaces) {
     namespace.use((socket, next) => {
+      const identity = proven.get(socket.conn)
+      if (identity !== undefined) {
+        socket.data.identity = identity
+        next()
+        return
+      }
       const ip = socket.handshake.address
       app.netplay.rateLimit.take('http', ip)
         .then(async (taken) => {
@@ -103,6 +143,7 @@ export function attachSocketIo (app: FastifyInstance, options: SignalingOptions,
           return app.netplay.auth.authenticate({ headers: socket.handshake.headers, query: socket.handshake.query, handshakeAuth: socket.handshake.auth }, { ip })
         })
         .then((identity) => {
+          proven.set(socket.conn, identity)
           socket.data.identity = identity
           next()
         }, (err: unknown) => {
@@ -113,6 +154,12 @@ export function attachSocketIo (app: FastifyInstance, options: SignalingOptions,
 
     namespace.on('connection', (socket) => {
       const connection = new SocketIoConnection(socket, socket.data.identity as Identity | null)
+      // Socket.IO's own advice for memory: engine.io keeps the connection's
+      // first HTTP request (headers, parser state, the socket it came on)
+      // for as long as the client stays. `socket.handshake` has what was
+      // read from it; nothing reads the request itself after this.
+      ;(socket.conn as unknown as { request: IncomingMessage | null }).request = null
+      ;(socket.conn as unknown as { request: unknown }).request = null
       const guard = table.guard()
       hub.add(connection)
       // One listener for every event (known or not) instead of one per event
