@@ -81,8 +81,7 @@ async function ops (app: FastifyInstance, input: OpsOptionsInput): Promise<void>
   }
   sample(new Gauge({ name: `${p}abuse_strikes_total`, help: 'Abuse strikes (invalid messages, drops, rejected inputs) by reason', labelNames: ['reason'], registers: [], collect () { setAll(this, np.rateLimit?.stats().strikes) } }))
 
-  np.signaling?.onEventHandled((event, seconds, ok) => {
-    if (event !== 'join-room') return
+  np.signaling?.onEventHandled('join-room', (seconds, ok) => {
     const outcome = ok ? joinsOk : joinsRefused
     outcome.inc()
     joinLatency.observe(seconds)

@@ -76,8 +76,8 @@ export const noReply = (_result: AckResult): void => {}
  */
 export type EventGuard = (payload: unknown, connection: Connection) => string | null
 
-/** Told after a handler answered: how long it took and whether it succeeded (metrics). */
-export type EventHandledListener = (event: string, seconds: number, ok: boolean) => void
+/** Told after a handler of the event it was registered for answered: how long it took and whether it succeeded (metrics). */
+export type EventHandledListener = (seconds: number, ok: boolean) => void
 
 interface CompiledEvent {
   definition: SignalingEvent
@@ -103,7 +103,8 @@ export class EventTable {
   readonly #limits: RateLimitApi
   readonly #log: FastifyBaseLogger
   readonly #maxInvalid: number
-  readonly #handled: EventHandledListener[] = []
+  /** By event name: only the events someone measures pay for the timing. */
+  readonly #handled = new Map<string, EventHandledListener[]>()
 
   constructor (limits: RateLimitApi, log: FastifyBaseLogger, maxInvalid: number) {
     this.#limits = limits
@@ -130,7 +131,11 @@ export class EventTable {
 
   freeze (): void { this.#frozen = true }
 
-  onHandled (listener: EventHandledListener): void { this.#handled.push(listener) }
+  onHandled (event: string, listener: EventHandledListener): void {
+    const listeners = this.#handled.get(event)
+    if (listeners === undefined) this.#handled.set(event, [listener])
+    else listeners.push(listener)
+  }
 
   /** Adds a guard to a defined event (during registration only). */
   addGuard (name: string, guard: EventGuard): void {
@@ -182,7 +187,8 @@ export class EventTable {
         return
       }
     }
-    if (this.#handled.length > 0) reply = this.#timed(name, reply)
+    const measured = this.#handled.get(event.definition.name)
+    if (measured !== undefined) reply = timed(measured, reply)
     try {
       const result = event.definition.handler(data, connection)
       if (result instanceof Promise) {
@@ -196,15 +202,6 @@ export class EventTable {
   }
 
   #invalidCounter (): AbuseCounter { return this.#limits.abuseCounter(this.#maxInvalid) }
-
-  #timed (name: string, reply: (result: AckResult) => void): (result: AckResult) => void {
-    const started = performance.now()
-    return (result) => {
-      reply(result)
-      const seconds = (performance.now() - started) / 1000
-      for (const listener of this.#handled) listener(name, seconds, result.ok)
-    }
-  }
 
   #failure (name: string, err: unknown): AckResult {
     if (err instanceof EventError) return { ok: false, error: err }
@@ -220,6 +217,15 @@ export class EventTable {
       this.#log.warn({ connection: connection.id, reason, strikes: counter.total }, 'closing abusive signaling connection')
       connection.close(reason.startsWith('rate_limited') ? 'rate limit exceeded' : 'too many invalid messages')
     }
+  }
+}
+
+function timed (listeners: EventHandledListener[], reply: (result: AckResult) => void): (result: AckResult) => void {
+  const started = performance.now()
+  return (result) => {
+    reply(result)
+    const seconds = (performance.now() - started) / 1000
+    for (const listener of listeners) listener(seconds, result.ok)
   }
 }
 

@@ -28,8 +28,8 @@ export interface SignalingApi {
   onDisconnect (listener: DisconnectListener): void
   /** Adds a check to a defined event, run before its handler (during registration). */
   guard (event: string, check: EventGuard): void
-  /** Called after each handled event with its duration in seconds and outcome (metrics). */
-  onEventHandled (listener: EventHandledListener): void
+  /** Called after each handled `event` (by its name, not an alias) with its duration in seconds and outcome (metrics); other events are not timed. */
+  onEventHandled (event: string, listener: EventHandledListener): void
   /**
    * Runs `task` once the event loop's current I/O phase ends, before the
    * replies held for the phase are written: pushes coalesced there (a
@@ -108,7 +108,7 @@ async function signaling (app: FastifyInstance, input: SignalingOptionsInput): P
     get connectionCount () { return hub.size },
     onConnect: (listener) => hub.onConnect(listener),
     onDisconnect: (listener) => hub.onDisconnect(listener),
-    onEventHandled: (listener) => table.onHandled(listener),
+    onEventHandled: (event, listener) => table.onHandled(event, listener),
     onClosing: (listener) => { closing.push(listener) },
     atPhaseEnd: (task) => { phaseEnd.defer(task) },
     guard: (event, check) => table.addGuard(event, check),
