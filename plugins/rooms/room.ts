@@ -62,6 +62,18 @@ export interface RoomSettings {
   metadata: Record<string, unknown>
 }
 
+/**
+ * An object keyed by ids (userids, room keys) for a JSON payload, made
+ * without a prototype. Any id is then just a key: a client-chosen userid or
+ * room key such as "__proto__" is listed like any other instead of
+ * replacing the object's prototype and vanishing from the payload. And V8
+ * keeps such an object as a hash table from the start, so a key it has not
+ * seen before costs an insert, not a new hidden class per userid.
+ */
+export function byId<T> (): Record<string, T> {
+  return Object.create(null) as Record<string, T>
+}
+
 const seatRank = (member: Member): number => member.slot ?? SPECTATOR_SLOT + 1
 const bySeat = (a: Member, b: Member): number => seatRank(a) - seatRank(b)
 
@@ -149,7 +161,7 @@ export class Room {
 
   /** `users-updated` payload: keyed by userid, in slot order, each entry carrying `socketId`. */
   usersMap (): Record<string, Record<string, unknown>> {
-    const users: Record<string, Record<string, unknown>> = {}
+    const users = byId<Record<string, unknown>>()
     for (const member of this.ordered()) users[member.userid] = this.userEntry(member)
     return users
   }
@@ -191,7 +203,7 @@ export class Room {
   }
 
   lobbyState (): Record<string, unknown> {
-    const players: Record<string, unknown> = {}
+    const players = byId<unknown>()
     for (const m of this.ordered()) {
       players[m.userid] = { ready: m.ready, player_slot: m.slot ?? SPECTATOR_SLOT, validation: m.validation ?? null }
     }

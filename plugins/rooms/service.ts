@@ -10,7 +10,7 @@ import { EventError, OutgoingEvent } from '../signaling/index.ts'
 import { roomError } from './errors.ts'
 import { hashPassword, passwordMatches } from './password.ts'
 import { singleNode, type NodeRef, type RoomDirectory, type RoomRegistry } from './registry.ts'
-import { Room, SPECTATOR_SLOT, sanitizeExtra, styleOf, type ClientStyle, type Member, type RoomSettings } from './room.ts'
+import { Room, SPECTATOR_SLOT, byId, sanitizeExtra, styleOf, type ClientStyle, type Member, type RoomSettings } from './room.ts'
 import type { RoomsOptions } from './schema.ts'
 
 /** room-player-joined/left are EmulatorJS-SFU events; upstream clients ignore them, so they are not sent there. */
@@ -87,7 +87,7 @@ export class RoomService {
     const matches = (roomDomain: unknown, roomGame: unknown): boolean =>
       (domain === undefined || domain === '' || roomDomain === '' || roomDomain === domain) &&
       (gameId === undefined || gameId === '' || String(roomGame) === gameId)
-    const out: Record<string, unknown> = {}
+    const out = byId<unknown>()
     for (const [key, summary] of this.#directory.remoteRooms()) {
       const { domain: roomDomain, game_id: roomGame, ...entry } = summary
       if (matches(roomDomain, roomGame)) out[key] = entry

@@ -161,3 +161,21 @@ t.test('a second socket claiming a connected userid is refused', async (t) => {
   await settle()
   t.equal(guest.inbox.count('netplay-error'), 0, 'the first socket is not disturbed')
 })
+
+t.test('ids named like JavaScript built-ins are ids like any other', async (t) => {
+  // Without auth, upstream clients choose their userid and sessionid. One
+  // named "__proto__" must be listed and announced, not swallowed by the
+  // payload object's prototype.
+  const server = await startNetplay(t)
+  const host = await openUpstream(server, '__proto__', '__proto__')
+  const guest = await ioClient(server)
+  const [err, users] = await guest.ack('join-room', { extra: upstreamExtra('constructor', '__proto__'), password: null }) as [unknown, Record<string, Record<string, unknown>>]
+  t.equal(err, null)
+  t.strictSame(Object.keys(users), ['__proto__', 'constructor'], 'both players are in the join ack, in slot order')
+  t.equal(users['constructor']?.socketId, guest.id)
+  const announced = await host.inbox.take<Record<string, Record<string, unknown>>>('users-updated', (u) => Object.keys(u).length === 2)
+  t.strictSame(Object.keys(announced), ['__proto__', 'constructor'], 'and in users-updated')
+  const listed = await server.get('/list?domain=games.example&game_id=42')
+  t.strictSame(Object.keys(listed.body as object), ['__proto__'], 'the room is listed under its sessionid')
+  t.match(Object.getOwnPropertyDescriptor(listed.body, '__proto__')?.value, { current: 2, max: 4 })
+})
