@@ -1,8 +1,10 @@
 // One way for every plugin to get a Redis connection. A URL or options object
 // makes a client that this plugin owns and closes in onClose; a client the
 // host passes is borrowed and never closed (the @fastify/redis rule).
-// Registration waits for PING so a wrong URL fails at boot.
-import { Redis, type RedisOptions } from 'ioredis'
+// Registration waits for PING so a wrong URL fails at boot. ioredis is
+// loaded on the first connection: a node on memory stores (the default)
+// never loads it.
+import type { Redis, RedisOptions } from 'ioredis'
 import type { FastifyInstance } from 'fastify'
 import { defineError, OptionsInvalidError } from './errors.ts'
 
@@ -24,13 +26,14 @@ const OWNED_DEFAULTS: RedisOptions = {
   retryStrategy: (times) => Math.min(times * 200, 2000)
 }
 
+/** A client the host passes (ioredis, or anything with its command API: a Cluster, a wrapper). */
 export function isRedisClient (value: unknown): value is Redis {
-  return value instanceof Redis ||
-    (value !== null && typeof value === 'object' && typeof (value as Redis).defineCommand === 'function' && typeof (value as Redis).evalsha === 'function')
+  return value !== null && typeof value === 'object' && typeof (value as Redis).defineCommand === 'function' && typeof (value as Redis).evalsha === 'function'
 }
 
 export async function connectRedis (app: FastifyInstance, option: RedisOption, owner: string): Promise<Redis> {
   if (isRedisClient(option)) return option
+  const { Redis } = await import('ioredis')
   const client = typeof option === 'string'
     ? new Redis(option, { ...OWNED_DEFAULTS, connectionName: owner })
     : new Redis({ ...OWNED_DEFAULTS, connectionName: owner, ...option })
