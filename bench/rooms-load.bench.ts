@@ -16,7 +16,8 @@
 //                                                 (the product's default relay limit, hosts paced just under it:
 //                                                  every case relays at the offered ceiling, so the relay ratio
 //                                                  shows the pacing, not the servers)
-//   --join-bursts 3: join bursts per case (medians over them; one burst lasts ~0.2 s)
+//   --join-bursts 5: join bursts per case (medians over them; one burst lasts ~0.1 s, and a
+//                    major GC falling in one can slow it by a third)
 //   other flags: --rooms 250 --concurrency 64 --window 5000 --rate 380 --inflight 32
 //                --relay-capacity 800 --relay-refill 400 --settle-max 20000 --case-timeout 180000
 //
@@ -104,7 +105,7 @@ const WARM_ROOMS = num('warm-rooms', 2)
  * else connected. One burst lasts ~0.2 s, so a single one is at the mercy of
  * the machine's noise: the join rows are medians (latencies: pooled) over all.
  */
-const JOIN_BURSTS = Math.max(1, num('join-bursts', 3))
+const JOIN_BURSTS = Math.max(1, num('join-bursts', 5))
 /** Extra Node/V8 flags for every server child, baseline included (e.g. --server-flags=--max-semi-space-size=2). */
 const SERVER_NODE_FLAGS = (process.argv.find((a) => a.startsWith('--server-flags='))?.slice('--server-flags='.length) ?? '').split(' ').filter((f) => f !== '')
 
@@ -548,15 +549,21 @@ function printRatios (rounds: CaseResult[][]): void {
   const show = (value: number | undefined): string => value === undefined ? '-' : value.toFixed(2)
   const verdict = (value: number | undefined, target: number): string => value === undefined ? '?' : value >= target ? 'meets' : 'MISSES'
   // The ratio of each round (same machine state), then the median over rounds.
-  const ratio = (caseIndex: number, value: (r: CaseResult) => number | undefined): number | undefined =>
-    median(rounds.map((round) => {
+  const perRound = (caseIndex: number, value: (r: CaseResult) => number | undefined): number[] =>
+    rounds.map((round) => {
       const ours = round[caseIndex]
       const base = round[baseIndex]
       if (ours?.error !== undefined || base?.error !== undefined || ours === undefined || base === undefined) return undefined
       const a = value(ours)
       const b = value(base)
       return a === undefined || b === undefined ? undefined : a / b
-    }))
+    }).filter((v): v is number => v !== undefined && Number.isFinite(v))
+  const ratio = (caseIndex: number, value: (r: CaseResult) => number | undefined): number | undefined => median(perRound(caseIndex, value))
+  /** The spread of the per-round ratios, so a verdict near its target shows how firm it is. */
+  const spread = (caseIndex: number, value: (r: CaseResult) => number | undefined): string => {
+    const all = perRound(caseIndex, value)
+    return all.length < 2 ? '' : ` (rounds ${Math.min(...all).toFixed(2)}-${Math.max(...all).toFixed(2)})`
+  }
   if (baseIndex !== -1) {
     console.log(`\n${relayLimitLine()}`)
     console.log('ours / baseline (median of per-round ratios)   joins/s   relay/s   | per server CPU-s: joins  relay   target (joins: warm server, later bursts)')
@@ -570,6 +577,7 @@ function printRatios (rounds: CaseResult[][]): void {
       const jf = ratio(i, firstSeatsPerSec)
       const judged = spec.reference === true ? '(reference: no target)' : `>= ${target}: joins ${verdict(j, target)}, relay ${verdict(d, target)}`
       console.log(`  ${spec.label.padEnd(44)} ${show(j).padStart(8)} ${show(d).padStart(9)}   |${show(jc).padStart(24)} ${show(dc).padStart(6)}   ${judged}; first burst (fresh server) joins ${show(jf)}`)
+      console.log(`  ${''.padEnd(44)} joins/s warm${spread(i, seatsPerSec)}, first burst${spread(i, firstSeatsPerSec)}, per server CPU-s warm${spread(i, seatsPerCpuSec)}; relay/s${spread(i, relayPerSec)}`)
     }
   }
   // A case relaying at the offered ceiling measures the pacing, not the server: its ratio cannot exceed ceiling / baseline.
