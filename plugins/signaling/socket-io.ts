@@ -159,7 +159,6 @@ export function attachSocketIo (app: FastifyInstance, options: SignalingOptions,
       // for as long as the client stays. `socket.handshake` has what was
       // read from it; nothing reads the request itself after this.
       ;(socket.conn as unknown as { request: IncomingMessage | null }).request = null
-      ;(socket.conn as unknown as { request: unknown }).request = null
       const guard = table.guard()
       hub.add(connection)
       // One listener for every event (known or not) instead of one per event
