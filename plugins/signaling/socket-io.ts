@@ -81,8 +81,7 @@ function releaseUpgradeRequests (io: Server): void {
   const release = (socket: EngineSocket): void => {
     const tcp = tcpOf(socket)
     const response = tcp === undefined ? undefined : upgrading.get(tcp)
-    if (tcp === undefined || response === undefined) return
-    upgrading.delete(tcp)
+    if (response === undefined) return
     response.req = null
   }
   io.engine.on('connection', (socket: EngineSocket & { once: (event: 'upgrade', listener: () => void) => void }) => {
