@@ -22,6 +22,8 @@ export interface Connection {
   /** Proven identity, or null when auth is off. */
   readonly identity: Identity | null
   readonly ip: string
+  /** Epoch ms of the last message this client sent (any event, valid or not; set by the event table), or of its opening. */
+  lastMessageAt: number
   /** Pushes a server event to this client. */
   emit (event: string, data?: unknown): void
   /**
@@ -156,6 +158,7 @@ export class EventTable {
    * connection is being cut off for abuse, in which case it is told why).
    */
   dispatch (connection: Connection, guard: ConnectionGuard, name: string, payload: unknown, reply: (result: AckResult) => void): void {
+    connection.lastMessageAt = Date.now()
     const event = this.#events.get(name)
     if (event === undefined) {
       this.#strike(connection, guard.invalid ??= this.#invalidCounter(), 'unknown_event')
@@ -179,13 +182,17 @@ export class EventTable {
       reply({ ok: false, error: coded(new InvalidPayloadError()) })
       return
     }
-    for (const check of event.guards) {
-      const reason = check(data, connection)
-      if (reason !== null) {
-        this.#strike(connection, guard.invalid ??= this.#invalidCounter(), `rejected:${reason}`)
-        reply({ ok: false, error: new EventError('FST_NETPLAY_SIGNALING_REJECTED', reason) })
-        return
-      }
+    let refusal: string | null = null
+    try {
+      for (const check of event.guards) if ((refusal = check(data, connection)) !== null) break
+    } catch (err) {
+      reply(this.#failure(name, err))
+      return
+    }
+    if (refusal !== null) {
+      this.#strike(connection, guard.invalid ??= this.#invalidCounter(), `rejected:${refusal}`)
+      reply({ ok: false, error: new EventError('FST_NETPLAY_SIGNALING_REJECTED', refusal) })
+      return
     }
     const measured = this.#handled.get(event.definition.name)
     if (measured !== undefined) reply = timed(measured, reply)

@@ -17,6 +17,7 @@ class SocketIoConnection implements Connection {
   readonly socket: Socket
   readonly identity: Identity | null
   readonly ip: string
+  lastMessageAt = Date.now()
 
   constructor (socket: Socket, identity: Identity | null) {
     this.socket = socket

@@ -24,6 +24,7 @@ class WebSocketConnection implements Connection, Held {
   readonly socket: WebSocket
   readonly identity: Identity | null
   readonly ip: string
+  lastMessageAt = Date.now()
   /** The TCP socket under `socket` (the upgraded request's socket), corked from its first frame of an I/O phase to the phase's end. */
   readonly #tcp: Pick<Writable, 'cork' | 'uncork' | 'write'>
   readonly #phaseEnd: PhaseEnd

@@ -118,3 +118,22 @@ t.test('WebSocket: garbage frames and malformed payloads change nothing', async 
   t.strictSame(await roomsSnapshot(server), before, 'rooms and /list unchanged')
   t.equal(attacker.socket.readyState, attacker.socket.OPEN)
 })
+
+t.test('an event guard that throws answers internal error and leaves the connection up', async (t) => {
+  // Guards are other plugins' code (datachannel-guard, a host's own): one
+  // that throws must not reach the transport any more than a handler may.
+  const server = await startNetplay(t, {
+    beforeListen: async (app) => {
+      app.netplay.signaling.guard('chat-message', (payload) => {
+        if ((payload as { message?: string }).message === 'boom') throw new Error('guard bug')
+        return null
+      })
+    }
+  })
+  const host = await ioClient(server)
+  await host.ack('open-room', { extra: { room_name: 'Guarded', userid: 'host', netplay_mode: 0 } })
+  t.strictSame(await host.ack('chat-message', { message: 'boom' }), ['internal error'], 'an error ack, not a crash')
+  t.equal(host.socket.connected, true)
+  const [err] = await host.ack('chat-message', { message: 'fine' })
+  t.equal(err, null, 'the next message goes through')
+})
