@@ -24,6 +24,7 @@ export const RoomError = {
   notReady: { code: 'FST_NETPLAY_ROOMS_NOT_READY', upstream: 'not all players ready', sfu: 'not all players ready', status: 409 },
   tooLarge: { code: 'FST_NETPLAY_ROOMS_MESSAGE_TOO_LARGE', upstream: 'message too large', sfu: 'message too large', status: 413 },
   serverFull: { code: 'FST_NETPLAY_ROOMS_SERVER_FULL', upstream: 'server full', sfu: 'server full', status: 503 },
+  roomsLimit: { code: 'FST_NETPLAY_ROOMS_LIMIT', upstream: 'too many rooms on this server', sfu: 'too many rooms on this server', status: 503 },
   emptyChat: { code: 'FST_NETPLAY_ROOMS_INVALID_CHAT', upstream: 'invalid message', sfu: 'invalid message', status: 400 }
 } as const satisfies Record<string, RoomErrorSpec>
 
@@ -45,4 +46,5 @@ export const HttpRoomNotFoundError = defineError('FST_NETPLAY_ROOMS_NOT_FOUND', 
 export const HttpBadPasswordError = defineError('FST_NETPLAY_ROOMS_BAD_PASSWORD', 'incorrect password', 403)
 export const HttpRoomFullError = defineError('FST_NETPLAY_ROOMS_FULL', 'room is full', 409)
 export const HttpRoomExistsError = defineError('FST_NETPLAY_ROOMS_EXISTS', 'room already exists', 409)
+export const HttpRoomsLimitError = defineError('FST_NETPLAY_ROOMS_LIMIT', 'too many rooms on this server', 503)
 export const HttpRoomNameRequiredError = defineError('FST_NETPLAY_ROOMS_INVALID', 'room_name is required', 400)

@@ -148,6 +148,17 @@ export class Room {
     return members
   }
 
+  /**
+   * Renumbers the seats 0, 1, 2… in seat order. Upstream EmulatorJS clients
+   * have no seats: a player's index is its place in the users map (its
+   * `getUserIndex()`), which is what its inputs carry, so once a player
+   * leaves the others' seats must close up to match what they send.
+   */
+  closeUpSeats (): void {
+    let next = 0
+    for (const member of this.ordered()) if (member.slot !== null) member.slot = next++
+  }
+
   /** Next owner after the current one goes: the lowest seat, live players before reconnecting ones. */
   nextOwner (): string | null {
     const seated = this.ordered().filter((m) => m.slot !== null)

@@ -35,6 +35,8 @@ function who (connection: Connection, extra: Record<string, unknown>): { userid:
 export class RoomService {
   readonly rooms = new Map<string, Room>()
   readonly #bindings = new Map<string, Binding>()
+  /** userid → the connection it was last seated from (a hint for "userid in use", see #connectedElsewhere). */
+  readonly #connectionOf = new Map<string, string>()
   readonly #options: RoomsOptions
   readonly #signaling: SignalingApi
   readonly #log: FastifyBaseLogger
@@ -131,7 +133,7 @@ export class RoomService {
 
   async createRoom (settings: Omit<RoomSettings, 'password'> & { password: string | null }, ownerUserid: string | null, style: ClientStyle): Promise<Room> {
     if (this.rooms.has(settings.key)) throw roomError('exists', style)
-    if (this.rooms.size >= this.#options.maxRooms) throw new EventError('FST_NETPLAY_ROOMS_LIMIT', 'too many rooms on this server')
+    if (this.rooms.size >= this.#options.maxRooms) throw roomError('roomsLimit', style)
     if (!(await this.#claim(settings.key))) throw roomError('exists', style)
     const password = settings.password === null || settings.password === '' ? null : await hashPassword(settings.password)
     if (this.rooms.has(settings.key)) throw roomError('exists', style)
@@ -163,6 +165,8 @@ export class RoomService {
     const requested = Number.parseInt(String(payload.maxPlayers ?? 4), 10)
     const maxPlayers = Math.min(this.#options.maxPlayersCap, Math.max(2, Number.isFinite(requested) ? requested : 4))
     const { userid, name: playerName } = who(connection, extra)
+    if (this.rooms.has(key)) throw roomError('exists', style)
+    if (this.#connectedElsewhere(userid, connection)) throw roomError('useridInUse', style)
     const netplayMode = extra.netplay_mode === 1 || extra.netplay_mode === 'delay_sync' ? 'delay_sync' : 'live_stream'
     const room = await this.createRoom({
       key,
@@ -224,6 +228,37 @@ export class RoomService {
   }
 
   /**
+   * Whether `connection` may take over an identity that `heldBy` (another
+   * open connection) holds. Only a proven identity can (without auth a
+   * userid is whatever the client says), and only from a connection that
+   * looks dead: after a network switch the old socket stays open on the
+   * server until its heartbeat times out, silent. One that spoke within
+   * `takeoverMinSilenceMs` is in use (the same account on another device:
+   * no surprise kick, no two devices kicking each other in turn); one silent
+   * for longer than `takeoverWindowMs` is left to the heartbeat, as in
+   * romm-sfu-server.
+   */
+  #mayTakeOver (connection: Connection, heldBy: string): boolean {
+    if (connection.identity === null || !this.#options.allowTakeover) return false
+    const old = this.#signaling.connection(heldBy)
+    if (old === undefined || this.#options.takeoverWindowMs === 0) return true
+    const silentMs = Date.now() - old.lastMessageAt
+    return silentMs >= this.#options.takeoverMinSilenceMs && silentMs <= this.#options.takeoverWindowMs
+  }
+
+  /**
+   * Without auth, a userid that is connected (seated on a live connection)
+   * cannot be claimed by another connection, in any room. The index is a
+   * hint, checked against the binding, so a stale entry never locks anyone out.
+   */
+  #connectedElsewhere (userid: string, connection: Connection): boolean {
+    if (connection.identity !== null) return false
+    const holder = this.#connectionOf.get(userid)
+    if (holder === undefined || holder === connection.id) return false
+    return this.bindingOf(holder)?.member.userid === userid
+  }
+
+  /**
    * Seats (or re-seats) a joining identity. Synchronous: checks first, then
    * one change. Returns the users map as it is now, which is also the ack
    * (the users-updated broadcast follows when the I/O phase ends).
@@ -234,9 +269,9 @@ export class RoomService {
     if (existing !== undefined) {
       if (existing.connectionId === connection.id) return room.usersMap()
       if (existing.connectionId !== null) {
-        // A live socket holds this identity. With a proven identity the new
-        // socket takes over (network switch); without auth it is a clash.
-        if (connection.identity === null) throw roomError('useridInUse', style)
+        // A live socket holds this identity: the new one takes it over only
+        // when that one looks dead (see #mayTakeOver); otherwise it is a clash.
+        if (!this.#mayTakeOver(connection, existing.connectionId)) throw roomError('useridInUse', style)
         const old = this.#signaling.connection(existing.connectionId)
         this.#bindings.delete(existing.connectionId)
         old?.emit('netplay-error', { error: 'FST_NETPLAY_ROOMS_REPLACED', message: 'this seat was taken over by a newer connection' })
@@ -247,9 +282,11 @@ export class RoomService {
       existing.graceUntil = undefined
       existing.connectionId = connection.id
       this.#bindings.set(connection.id, { room, userid })
+      this.#connectionOf.set(userid, connection.id)
       this.#broadcastUsers(room)
       return room.usersMap()
     }
+    if (this.#connectedElsewhere(userid, connection)) throw roomError('useridInUse', style)
     const wantsSpectator = extra.is_spectator === true || extra.player_slot === SPECTATOR_SLOT
     let slot: number | null = null
     if (wantsSpectator) {
@@ -299,6 +336,7 @@ export class RoomService {
     // players all gone) must not become the host the next player answers to.
     if (m.slot !== null) room.ownerUserid ??= m.userid
     this.#bindings.set(connection.id, { room, userid: m.userid })
+    this.#connectionOf.set(m.userid, connection.id)
     this.#published(room)
   }
 
@@ -323,6 +361,7 @@ export class RoomService {
     this.#bindings.delete(connection.id)
     if (bound === undefined) return
     const { room, member } = bound
+    if (this.#connectionOf.get(member.userid) === connection.id) this.#connectionOf.delete(member.userid)
     if (left || this.#options.reconnectGraceMs === 0) {
       this.removeMember(room, member, left ? 'left' : 'disconnected')
       return
@@ -340,13 +379,17 @@ export class RoomService {
     if (room.members.get(member.userid) !== member) return
     clearTimeout(member.graceTimer)
     room.members.delete(member.userid)
-    if (member.connectionId !== null) this.#bindings.delete(member.connectionId)
+    if (member.connectionId !== null) {
+      this.#bindings.delete(member.connectionId)
+      if (this.#connectionOf.get(member.userid) === member.connectionId) this.#connectionOf.delete(member.userid)
+    }
     for (const listener of this.#onMemberRemoved) listener(room, member, reason)
     if (room.members.size === 0) {
       this.closeRoom(room, 'empty')
       return
     }
     if (room.ownerUserid === member.userid) room.ownerUserid = room.nextOwner()
+    if (room.style === 'upstream') room.closeUpSeats()
     this.#emitRoom(room, 'room-player-left', { userid: member.userid, socketId: member.connectionId }, undefined, SFU_ONLY)
     this.#broadcastUsers(room)
     this.#published(room)
@@ -357,7 +400,9 @@ export class RoomService {
     room.closed = true
     for (const member of room.members.values()) {
       clearTimeout(member.graceTimer)
-      if (member.connectionId !== null) this.#bindings.delete(member.connectionId)
+      if (member.connectionId === null) continue
+      this.#bindings.delete(member.connectionId)
+      if (this.#connectionOf.get(member.userid) === member.connectionId) this.#connectionOf.delete(member.userid)
     }
     room.members.clear()
     this.rooms.delete(room.key)

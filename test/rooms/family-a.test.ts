@@ -93,14 +93,16 @@ t.test('host and three guests: list, join order, users-updated, signal and data 
   for (const guest of [g1, g3]) t.equal(guest.inbox.count('webrtc-signal'), 0, 'signals reach their target only')
   t.equal(otherGame.inbox.count('webrtc-signal') + otherGame.inbox.count('data-message'), 0, 'nothing leaks to another room')
 
-  // A guest leaves; the next one takes the first free seat, and the map stays in slot order.
+  // A guest leaves; the others close up (an upstream player's index is its
+  // place in the map) and the next one comes last, shifting no one.
   g1.socket.emit('leave-room')
   g1.close()
   await host.inbox.take('users-updated', (u) => Object.keys(u).length === 3 && !('guest-1' in u))
   const late = await ioClient(server)
   const [lateErr, lateUsers] = await late.ack('join-room', { extra: upstreamExtra('guest-4', 'sess-1') }) as [unknown, Record<string, unknown>]
   t.equal(lateErr, null)
-  t.strictSame(Object.keys(lateUsers), ['host-guid', 'guest-4', 'guest-2', 'guest-3'], 'a late joiner takes the freed slot 1, listed in slot order')
+  t.strictSame(Object.keys(lateUsers), ['host-guid', 'guest-2', 'guest-3', 'guest-4'], 'a late joiner comes after the players already there')
+  t.strictSame(['host-guid', 'guest-2', 'guest-3', 'guest-4'].map((id) => room?.members.get(id)?.slot), [0, 1, 2, 3], 'seats follow the map')
 })
 
 t.test('password, full room and unknown room answer the upstream strings', async (t) => {
@@ -178,4 +180,67 @@ t.test('ids named like JavaScript built-ins are ids like any other', async (t) =
   const listed = await server.get('/list?domain=games.example&game_id=42')
   t.strictSame(Object.keys(listed.body as object), ['__proto__'], 'the room is listed under its sessionid')
   t.match(Object.getOwnPropertyDescriptor(listed.body, '__proto__')?.value, { current: 2, max: 4 })
+})
+
+t.test('after a guest leaves, the others\' seats close up to their place in the users map', async (t) => {
+  // Upstream clients have no seats: a guest's player index is its place in
+  // the users map (getUserIndex), and that is what its sync-control inputs
+  // carry. The default guard binds inputs to the seat, so the seats must
+  // follow the map, or a guest after the one who left is refused and, after
+  // ten refusals, cut off.
+  const server = await startNetplay(t)
+  const host = await openUpstream(server, 'host', 'sess')
+  const guests: IoClient[] = []
+  for (const id of ['g1', 'g2', 'g3']) {
+    const guest = await ioClient(server, { transports: ['websocket'] })
+    t.equal((await guest.ack('join-room', { extra: upstreamExtra(id, 'sess') }))[0], null)
+    guests.push(guest)
+  }
+  const [g1, g2, g3] = guests as [IoClient, IoClient, IoClient]
+  const input = (player: number): unknown => ({ 'sync-control': [{ frame: 120, connected_input: [player, 4, 1] }] })
+  t.strictSame(await g2.ack('data-message', input(2)), [null, null], 'g2 is player 2 while g1 is there')
+  t.strictSame(await host.inbox.take('data-message'), input(2))
+
+  g1.socket.emit('leave-room')
+  const users = await g2.inbox.take<Record<string, unknown>>('users-updated', (u) => !('g1' in u))
+  t.strictSame(Object.keys(users), ['host', 'g2', 'g3'])
+  const room = server.app.netplay.rooms.get('sess')
+  t.strictSame(['host', 'g2', 'g3'].map((id) => room?.members.get(id)?.slot), [0, 1, 2], 'seats are the map indices again')
+
+  t.strictSame(await g2.ack('data-message', input(1)), [null, null], 'g2 now sends as player 1 (its index) and is relayed')
+  t.strictSame(await g3.ack('data-message', input(2)), [null, null], 'g3 as player 2')
+  t.strictSame(await g3.ack('data-message', input(3)), ['wrong_seat'], 'its old index is another player\'s now')
+  t.strictSame(await host.inbox.take('data-message'), input(1))
+  t.strictSame(await host.inbox.take('data-message'), input(2))
+  await settle()
+  t.equal(host.inbox.count('data-message'), 3, 'the refused input never reached the host')
+
+  // A fourth guest joining gets the next index, which is also its seat.
+  const g4 = await ioClient(server, { transports: ['websocket'] })
+  const [, joined] = await g4.ack('join-room', { extra: upstreamExtra('g4', 'sess') }) as [unknown, Record<string, unknown>]
+  t.strictSame(Object.keys(joined), ['host', 'g2', 'g3', 'g4'])
+  t.equal(room?.members.get('g4')?.slot, 3)
+  t.strictSame(await g4.ack('data-message', input(3)), [null, null])
+})
+
+t.test('without auth, a connected userid cannot be claimed in another room either', async (t) => {
+  const server = await startNetplay(t)
+  await openUpstream(server, 'host-a', 'sess-a')
+  await openUpstream(server, 'host-b', 'sess-b')
+  const guest = await ioClient(server)
+  t.equal((await guest.ack('join-room', { extra: upstreamExtra('guest', 'sess-a') }))[0], null)
+
+  const impostor = await ioClient(server, { transports: ['websocket'] })
+  t.strictSame(await impostor.ack('join-room', { extra: upstreamExtra('guest', 'sess-b') }), ['userid in use'], 'not in another room')
+  t.strictSame(await impostor.ack('open-room', { extra: upstreamExtra('guest', 'sess-c'), maxPlayers: 2 }), ['userid in use'], 'nor in a room of its own')
+  t.equal(server.app.netplay.rooms.get('sess-c'), undefined, 'no room was created')
+  t.equal(server.app.netplay.rooms.get('sess-b')?.members.has('guest'), false)
+
+  // The same connection may move; once the first socket is gone, the id is free.
+  t.equal((await guest.ack('join-room', { extra: upstreamExtra('guest', 'sess-b') }))[0], null, 'its own connection moves rooms')
+  t.equal(server.app.netplay.rooms.get('sess-a')?.members.has('guest'), false)
+  guest.socket.emit('leave-room')
+  guest.close()
+  for (let i = 0; i < 50 && server.app.netplay.rooms.get('sess-b')?.members.has('guest') === true; i++) await settle(20)
+  t.equal((await impostor.ack('join-room', { extra: upstreamExtra('guest', 'sess-b') }))[0], null, 'a userid nobody is connected with can be used')
 })

@@ -271,7 +271,7 @@ t.test('a deliberate disconnect leaves at once; the next seated player becomes h
   t.strictSame((await server.get(`/list?token=${token}`)).body, {}, 'and it is gone from /list')
 })
 
-t.test('takeover: the same identity on a new socket takes the seat', async (t) => {
+t.test('takeover: the same identity on a new socket takes the seat of a silent one', async (t) => {
   const server = await startNetplay(t, withTokens())
   const alice = await hostRoom(server, 'alice', 'Takeover')
   const bobToken = await server.token('bob')
@@ -279,6 +279,9 @@ t.test('takeover: the same identity on a new socket takes the seat', async (t) =
   await bobOld.ack('join-room', { extra: sfuExtra('Takeover', { player_slot: undefined }) })
   const bobId = (await server.app.netplay.auth.verify(bobToken)).userid
 
+  // A network switch: the old socket is still open on the server but has
+  // gone silent (takeoverMinSilenceMs, default 1 s).
+  await settle(1100)
   const bobNew = await ioClient(server, { token: bobToken, transports: ['websocket'] })
   const [err, state] = await bobNew.ack('join-room', { extra: sfuExtra('Takeover', { player_slot: undefined }) }) as [unknown, Record<string, any>]
   t.equal(err, null, 'the new socket is admitted')
@@ -294,6 +297,43 @@ t.test('takeover: the same identity on a new socket takes the seat', async (t) =
   const room = server.app.netplay.rooms.get('Takeover')
   t.equal(room?.members.get(bobId)?.connectionId, bobNew.id)
   t.equal(room?.current, 2)
+})
+
+t.test('takeover: refused while the old connection is in use, after the window, or when turned off', async (t) => {
+  const server = await startNetplay(t, withTokens({ rooms: { takeoverMinSilenceMs: 300, takeoverWindowMs: 1000 } }))
+  const alice = await hostRoom(server, 'alice', 'Devices')
+  const bob = await joinAs(server, 'bob', 'Devices')
+  const room = server.app.netplay.rooms.get('Devices')
+  const join = { extra: sfuExtra('Devices', { player_slot: undefined }) }
+
+  // The same account on a second device while the first is playing.
+  await bob.client.ack('chat-message', { message: 'playing' })
+  const second = await ioClient(server, { token: await server.token('bob'), transports: ['websocket'] })
+  t.strictSame(await second.ack('join-room', join), ['userid in use'], 'an old connection that just spoke is in use')
+  t.equal(room?.members.get(bob.userid)?.connectionId, bob.client.id, 'the seat stays with it')
+
+  // Silent for longer than the window: left to the heartbeat, not taken over.
+  await settle(1100)
+  t.strictSame(await second.ack('join-room', join), ['userid in use'], 'an old connection silent past the window is not taken over')
+  await settle()
+  t.equal(bob.client.inbox.count('netplay-error'), 0, 'the first device was never told to go')
+  t.equal(room?.members.get(bob.userid)?.connectionId, bob.client.id)
+  t.equal(alice.client.inbox.count('netplay-error'), 0)
+
+  // Inside the window (silent 300 ms to 1 s): taken over.
+  await bob.client.ack('request-room-state', { roomName: 'Devices' })
+  await settle(450)
+  t.equal((await second.ack('join-room', join))[0], null, 'a connection silent within the window is taken over')
+  t.equal(room?.members.get(bob.userid)?.connectionId, second.id)
+  t.match(await bob.client.inbox.take('netplay-error'), { error: 'FST_NETPLAY_ROOMS_REPLACED' })
+
+  const strict = await startNetplay(t, withTokens({ rooms: { allowTakeover: false } }))
+  await hostRoom(strict, 'alice', 'Strict')
+  const carol = await joinAs(strict, 'carol', 'Strict')
+  await settle(1100)
+  const again = await ioClient(strict, { token: await strict.token('carol'), transports: ['websocket'] })
+  t.strictSame(await again.ack('join-room', { extra: sfuExtra('Strict', { player_slot: undefined }) }), ['userid in use'], 'allowTakeover: false keeps one connection per identity')
+  t.equal(strict.app.netplay.rooms.get('Strict')?.members.get(carol.userid)?.connectionId, carol.client.id)
 })
 
 t.test('without a token: no socket, and /list answers 401', async (t) => {
