@@ -184,8 +184,9 @@ export function defineRoomEvents (signaling: SignalingApi, rooms: RoomService, o
       const { room, member } = rooms.requireBinding(connection)
       const slot = payload.playerSlot
       if (member.slot === slot) throw alreadyHaveSlot(slot)
-      // A spectator cannot take a seat it was not given.
-      if (member.slot === null || slot < 0 || slot >= room.maxPlayers || slot === SPECTATOR_SLOT) throw roomError('invalidSlot', member.style)
+      // A spectator cannot take a seat it was not given; in an upstream room
+      // a seat is a place in the users map (see Room.closeUpSeats), not a choice.
+      if (member.slot === null || room.style === 'upstream' || slot < 0 || slot >= room.maxPlayers || slot === SPECTATOR_SLOT) throw roomError('invalidSlot', member.style)
       if (room.slotTaken(slot)) throw roomError('slotTaken', member.style)
       member.slot = slot
       rooms.broadcast(room, 'player-slot-updated', { playerId: member.userid, playerSlot: slot })

@@ -294,7 +294,8 @@ export class RoomService {
     } else {
       if (room.current >= room.maxPlayers) throw roomError('full', style)
       this.#checkCompatible(room, extra)
-      const requested = typeof extra.player_slot === 'number' ? extra.player_slot : -1
+      // Upstream rooms seat in order (seat = place in the users map).
+      const requested = typeof extra.player_slot === 'number' && room.style !== 'upstream' ? extra.player_slot : -1
       slot = Number.isInteger(requested) && requested >= 0 && requested < room.maxPlayers && !room.slotTaken(requested)
         ? requested
         : room.firstFreeSlot()

@@ -61,6 +61,12 @@ async function checkInvariants (server: NetplayServer): Promise<void> {
     for (const seat of seats) assert.ok(seat >= 0 && seat < r.maxPlayers, `${r.key}: seat ${seat} within max ${r.maxPlayers}`)
     assert.equal(r.current, seats.length)
     assert.ok(r.current <= r.maxPlayers, `${r.key}: current ${r.current} <= max ${r.maxPlayers}`)
+    if (r.style === 'upstream') {
+      // Upstream clients index players by their place in the users map and
+      // send that index with their inputs: seats must be exactly those places.
+      const places = Object.keys(r.usersMap())
+      for (const m of r.members.values()) if (m.slot !== null) assert.equal(places.indexOf(m.userid), m.slot, `${r.key}: ${m.userid}'s seat ${m.slot} is its place in the users map (${places})`)
+    }
     if (r.ownerUserid !== null) assert.ok(r.members.has(r.ownerUserid), `${r.key}: the owner is a member`)
     if (seats.length > 0) assert.ok(r.ownerUserid !== null && r.members.get(r.ownerUserid)?.slot !== null, `${r.key}: a room with players is owned by a player`)
     for (const m of r.members.values()) {
