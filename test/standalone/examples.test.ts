@@ -1,5 +1,8 @@
 // The embed and RomM sidecar examples boot and serve netplay where documented.
 import t from 'tap'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { fileURLToPath } from 'node:url'
 import Fastify from 'fastify'
 import { createSigner } from 'fast-jwt'
 import netplay from '../../index.ts'
@@ -39,4 +42,38 @@ t.test('romm sidecar: RomM tokens, RomM one-time keys and RomM cookie', async (t
   const ice = await app.inject({ url: '/netplay/ice', headers: { authorization: `Bearer ${read}` } })
   t.equal(ice.statusCode, 200, 'the SFU is registered (available or not) and hands out ICE')
   t.match(ice.json().iceServers[0], { urls: ['turn:turn.example.org:3478'], username: /^\d+:/ }, 'TURN REST credentials for the RomM user')
+})
+
+t.test('romm sidecar process: SIGTERM closes it cleanly and its rooms leave RomM\'s registry', async (t) => {
+  const redis = await startRedis(t)
+  const secret = 'romm-secret-key-with-32-characters!'
+  const child = spawn(process.execPath, [fileURLToPath(new URL('../../examples/romm-sidecar/server.ts', import.meta.url))], {
+    env: { ...process.env, ROMM_AUTH_SECRET_KEY: secret, REDIS_URL: redis.url, PORT: '0', LISTEN_IP: '127.0.0.1', NETPLAY_SFU: 'off' },
+    stdio: ['ignore', 'pipe', 'inherit']
+  })
+  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
+  let output = ''
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString()
+      const at = /listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)
+      if (at?.[1] !== undefined) resolve(at[1])
+    })
+    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${output}`)))
+  })
+  const sign = createSigner({ key: secret, algorithm: 'HS256', iss: 'romm:sfu', expiresIn: 60_000 })
+  await redis.client().set('sfu:auth:jti:sig1', '0', 'EX', 30)
+  const created = await fetch(`${url}/netplay/create`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${sign({ sub: 'alice', type: 'sfu:write', jti: 'sig1' })}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ room_name: 'Shutdown' })
+  })
+  t.equal(created.status, 201)
+  t.equal(await redis.client().exists('sfu:room:Shutdown'), 1, 'RomM sees the room')
+
+  const exited = once(child, 'exit')
+  child.kill('SIGTERM')
+  const [code] = await exited
+  t.equal(code, 0, 'exits 0 after closing')
+  t.equal(await redis.client().exists('sfu:room:Shutdown'), 0, 'and its room is no longer listed for RomM')
 })
