@@ -2,6 +2,7 @@
 // The standalone netplay server a RomM admin runs as a sidecar:
 // `npm start` (port 3001, memory stores, works with upstream EmulatorJS
 // clients out of the box), or `fastify-netplay --help`.
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import Fastify, { type FastifyInstance } from 'fastify'
 import netplay, { netplayServerOptions } from '../../index.ts'
 import { registerDemo } from '../demo/routes.ts'
@@ -19,6 +20,16 @@ export async function buildServer (config: StandaloneConfig): Promise<FastifyIns
     app.addHook('onSend', async (_request, reply) => { reply.header('strict-transport-security', HSTS) })
   }
   await app.register(netplay, config.netplay)
+  if (config.tls !== null) {
+    // Socket.IO answers its long-polling requests itself, past Fastify's
+    // hooks. engine.io runs its middlewares on each of them (and on
+    // upgrades), and a header set there stays on whatever it answers,
+    // errors included, where its 'headers' event misses the errors.
+    app.netplay.signaling.io?.engine.use((_req: IncomingMessage, res: ServerResponse, next: () => void) => {
+      res.setHeader('strict-transport-security', HSTS)
+      next()
+    })
+  }
   if (config.demo) await registerDemo(app, config.netplay.prefix)
   return app
 }

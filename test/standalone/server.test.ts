@@ -1,11 +1,12 @@
 // The standalone server as a RomM admin runs it: a real child process.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { spawn, execFileSync } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { get } from 'node:https'
+import { get, request } from 'node:https'
+import type { IncomingHttpHeaders } from 'node:http'
 import { configFrom } from '../../examples/standalone/config.ts'
 import { buildDemoBundle } from '../helpers/browser.ts'
 
@@ -33,6 +34,33 @@ function start (args: string[], env: Record<string, string> = {}): Promise<{ url
       }
     })
     child.on('exit', () => { clearTimeout(timer); reject(new Error(`server exited:\n${output}`)) })
+  })
+}
+
+/** A self-signed certificate for 127.0.0.1, or null (with a comment) when openssl is missing. */
+function certificate (t: Test): { cert: string, key: string } | null {
+  const dir = mkdtempSync(join(tmpdir(), 'netplay-tls-'))
+  const cert = join(dir, 'cert.pem')
+  const key = join(dir, 'key.pem')
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' })
+  } catch {
+    t.comment('skipped: openssl is not installed, so no test certificate can be made')
+    return null
+  }
+  return { cert, key }
+}
+
+/** One HTTPS request to the self-signed server; the whole answer. */
+function httpsRequest (url: string, method = 'GET', body?: string): Promise<{ status: number, headers: IncomingHttpHeaders, body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, rejectUnauthorized: false, headers: body === undefined ? {} : { 'content-type': 'text/plain;charset=UTF-8' } }, (response) => {
+      let text = ''
+      response.on('data', (chunk: Buffer) => { text += chunk.toString() })
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: text }))
+    })
+    req.on('error', reject)
+    req.end(body)
   })
 }
 
@@ -68,16 +96,9 @@ t.test('ROMM_AUTH_SECRET_KEY turns auth on: /list needs a token', async (t) => {
 })
 
 t.test('HTTPS with HSTS when a certificate and key are given', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'netplay-tls-'))
-  const cert = join(dir, 'cert.pem')
-  const key = join(dir, 'key.pem')
-  try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' })
-  } catch {
-    t.comment('skipped: openssl is not installed, so no test certificate can be made')
-    return
-  }
-  const server = await start(['--cert', cert, '--key', key])
+  const tls = certificate(t)
+  if (tls === null) return
+  const server = await start(['--cert', tls.cert, '--key', tls.key])
   t.match(server.url, /^https:/)
   const response = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
     get(`${server.url}/list`, { rejectUnauthorized: false }, resolve).on('error', reject)
@@ -154,4 +175,27 @@ t.test('--sfu on without a worker: the server refuses to start and says how to f
   t.not(code, 0)
   t.match(output, /FST_NETPLAY_SFU_WORKER_FAILED/)
   t.match(output, /MEDIASOUP_WORKER_BIN/)
+})
+
+t.test('HTTPS: Socket.IO long-polling responses, which bypass Fastify hooks, carry HSTS too', async (t) => {
+  const tls = certificate(t)
+  if (tls === null) return
+  const server = await start(['--cert', tls.cert, '--key', tls.key])
+  t.teardown(server.stop)
+  const polling = `${server.url}/socket.io/?EIO=4&transport=polling`
+  const hsts = /^max-age=\d+; includeSubDomains$/
+
+  const handshake = await httpsRequest(polling)
+  t.equal(handshake.status, 200)
+  t.match(handshake.headers['strict-transport-security'], hsts, 'the handshake')
+  const sid = (JSON.parse(handshake.body.slice(1)) as { sid: string }).sid
+  const sent = await httpsRequest(`${polling}&sid=${sid}`, 'POST', '40')
+  t.equal(sent.body, 'ok')
+  t.match(sent.headers['strict-transport-security'], hsts, 'a POST of packets')
+  const received = await httpsRequest(`${polling}&sid=${sid}`)
+  t.match(received.body, /^40\{"sid":/, 'the namespace connect answer')
+  t.match(received.headers['strict-transport-security'], hsts, 'a GET of packets')
+  const refused = await httpsRequest(`${polling}&sid=no-such-session`)
+  t.equal(refused.status, 400)
+  t.match(refused.headers['strict-transport-security'], hsts, 'engine.io\'s own error answers')
 })
