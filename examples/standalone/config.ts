@@ -1,30 +1,43 @@
 // Standalone server configuration from flags and environment variables.
 // Where romm-sfu-server has a variable for the same thing, the same name is
-// accepted, so a RomM admin can swap servers without renaming settings.
+// accepted with its format and meaning, so a RomM admin can swap servers
+// without renaming settings. A flag wins over a variable, and our variable
+// over romm-sfu-server's; an empty variable counts as unset, as there
+// (`VAR=` in a compose file). A value that cannot be used stops the server
+// with a message naming the flag or variable it came from.
 import { readFileSync } from 'node:fs'
-import { parseArgs } from 'node:util'
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util'
 import type { NetplayOptions } from '../../index.ts'
 
 export const HELP = `fastify-netplay: netplay server for EmulatorJS (rooms, signaling, auth, limits)
 
 Usage: fastify-netplay [options]
 
-Options (environment variable in brackets):
+Options (environment variables in brackets). A flag wins over a variable, and
+the first variable listed over the next; an empty variable counts as unset.
   --port <n>            listen port, default 3001                  [PORT]
   --host <ip>           listen address, default 0.0.0.0            [LISTEN_IP]
   --announced-ip <ip>   address clients reach (for the SFU)        [ANNOUNCED_IP]
   --prefix <path>       mount netplay under a path, e.g. /netplay  [NETPLAY_PREFIX]
-  --secret <s>          HS256 secret; turns auth on                [ROMM_AUTH_SECRET_KEY, NETPLAY_AUTH_SECRETS (comma-separated)]
-  --issuer <iss>        accepted iss of HS256 tokens, default romm:sfu [SFU_AUTH_ISSUER]
-  --romm-url <url>      verify tokens remotely against RomM        [ROMM_API_BASE_URL]
-  --romm-secret <s>     x-romm-sfu-secret for --romm-url            [ROMM_SFU_INTERNAL_SECRET]
   --redis <url>         shared Redis (one-time tokens, limits, room registry) [REDIS_URL]
   --cert <file>         TLS certificate (PEM); with --key serves HTTPS + HSTS [TLS_CERT]
   --key <file>          TLS private key (PEM)                       [TLS_KEY]
   --cors <origins>      comma-separated allowed origins, default *  [CORS_ORIGINS]
   --public-url <url>    URL clients use to reach this node          [PUBLIC_URL]
   --node-id <id>        node id for /resolve and the registry       [NODE_ID]
-  --log-level <level>   info, warn, debug...                        [LOG_LEVEL]
+  --log-level <level>   trace, debug, info, warn, error, fatal or silent;
+                        default info                                [LOG_LEVEL]
+  Auth (on as soon as one way to verify tokens is given):
+  --secret <s>          HS256 secret, repeatable; flags and both variables add up
+                                   [ROMM_AUTH_SECRET_KEY, NETPLAY_AUTH_SECRETS (comma-separated)]
+  --issuer <iss>        iss of the HS256 and RomM tokens, default romm:sfu [SFU_AUTH_ISSUER]
+  --romm-url <url>      verify tokens remotely against RomM  [ROMM_API_BASE_URL, ROMM_BASE_URL, ROMM_URL]
+  --romm-secret <s>     x-romm-sfu-secret, required with --romm-url  [ROMM_SFU_INTERNAL_SECRET]
+  --jwks <iss>=<url>    trust tokens whose iss is <iss>, signed (RS256, ES256, EdDSA)
+                        with the keys published at <url>; repeatable
+                                                   [NETPLAY_JWKS_ISSUERS (comma-separated)]
+  --jwks-audience <aud> aud the --jwks issuers' tokens must carry (one of, if
+                        comma-separated)           [NETPLAY_JWKS_AUDIENCE]
   SFU (mediasoup; optional dependency):
   --sfu <mode>          auto (on when mediasoup and its worker run), on (fail
                         without them) or off; default auto            [NETPLAY_SFU]
@@ -44,8 +57,44 @@ Options (environment variable in brackets):
   --drain-timeout-ms <n> longest graceful shutdown, default 10000            [NETPLAY_DRAIN_TIMEOUT_MS]
   --help                show this help
 
-Without a secret, issuer or RomM URL, auth is OFF (anonymous upstream
-EmulatorJS clients work out of the box) and a warning is logged.`
+Without --secret, --romm-url or --jwks (or their variables), auth is OFF
+(anonymous upstream EmulatorJS clients work out of the box) and a warning is
+logged. An --issuer none of them can verify stops the server instead.`
+
+export const FLAGS = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  'announced-ip': { type: 'string' },
+  prefix: { type: 'string' },
+  secret: { type: 'string', multiple: true },
+  issuer: { type: 'string' },
+  'romm-url': { type: 'string' },
+  'romm-secret': { type: 'string' },
+  jwks: { type: 'string', multiple: true },
+  'jwks-audience': { type: 'string' },
+  redis: { type: 'string' },
+  cert: { type: 'string' },
+  key: { type: 'string' },
+  cors: { type: 'string' },
+  'public-url': { type: 'string' },
+  'node-id': { type: 'string' },
+  'log-level': { type: 'string' },
+  'capacity-rooms': { type: 'string' },
+  'capacity-seats': { type: 'string' },
+  'heartbeat-ms': { type: 'string' },
+  'lease-ms': { type: 'string' },
+  'drain-timeout-ms': { type: 'string' },
+  sfu: { type: 'string' },
+  'sfu-workers': { type: 'string' },
+  'sfu-port': { type: 'string' },
+  'rtc-min-port': { type: 'string' },
+  'rtc-max-port': { type: 'string' },
+  stun: { type: 'string' },
+  turn: { type: 'string' },
+  'turn-secret': { type: 'string' },
+  'no-demo': { type: 'boolean' },
+  help: { type: 'boolean' }
+} as const satisfies ParseArgsOptionsConfig
 
 export interface StandaloneConfig {
   port: number
@@ -59,109 +108,80 @@ export interface StandaloneConfig {
   netplay: NetplayOptions
 }
 
+/** A value and the flag or variable it came from. */
+interface Setting { value: string, from: string }
+
+type Sfu = NonNullable<NetplayOptions['sfu']>
+type JwksIssuer = { iss: string, jwksUrl: string, audience?: string[] }
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']
+
 function list (value: string | undefined): string[] {
   return (value ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')
 }
 
+function wholeNumber (setting: Setting, min: number, max: number, what: string): number {
+  const n = /^\d+$/.test(setting.value.trim()) ? Number(setting.value) : Number.NaN
+  if (n >= min && n <= max) return n
+  throw new Error(`invalid ${setting.from}: "${setting.value}" (${what})`)
+}
+
+function integer (setting: Setting | undefined, min = 0, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  if (setting === undefined) return undefined
+  const what = max < Number.MAX_SAFE_INTEGER ? `a whole number from ${min} to ${max}` : min > 0 ? `a whole number of at least ${min}` : 'a whole number'
+  return wholeNumber(setting, min, max, what)
+}
+
+/** `<issuer>=<JWKS URL>`: the issuer ends at the first "=" that starts an http(s) URL. */
+function jwksIssuer (entry: string, from: string): JwksIssuer {
+  const match = /^(.+?)=(https?:\/\/\S+)$/.exec(entry)
+  if (match?.[1] === undefined || match[2] === undefined) throw new Error(`invalid ${from}: "${entry}" (<issuer>=<http(s):// JWKS URL>)`)
+  return { iss: match[1], jwksUrl: match[2] }
+}
+
 export function configFrom (argv: string[], env: NodeJS.ProcessEnv): StandaloneConfig | 'help' {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: {
-      port: { type: 'string' },
-      host: { type: 'string' },
-      'announced-ip': { type: 'string' },
-      prefix: { type: 'string' },
-      secret: { type: 'string', multiple: true },
-      issuer: { type: 'string' },
-      'romm-url': { type: 'string' },
-      'romm-secret': { type: 'string' },
-      redis: { type: 'string' },
-      cert: { type: 'string' },
-      key: { type: 'string' },
-      cors: { type: 'string' },
-      'public-url': { type: 'string' },
-      'node-id': { type: 'string' },
-      'log-level': { type: 'string' },
-      'capacity-rooms': { type: 'string' },
-      'capacity-seats': { type: 'string' },
-      'heartbeat-ms': { type: 'string' },
-      'lease-ms': { type: 'string' },
-      'drain-timeout-ms': { type: 'string' },
-      sfu: { type: 'string' },
-      'sfu-workers': { type: 'string' },
-      'sfu-port': { type: 'string' },
-      'rtc-min-port': { type: 'string' },
-      'rtc-max-port': { type: 'string' },
-      stun: { type: 'string' },
-      turn: { type: 'string' },
-      'turn-secret': { type: 'string' },
-      'no-demo': { type: 'boolean' },
-      help: { type: 'boolean' }
-    }
-  })
+  const { values } = parseArgs({ args: argv, strict: true, options: FLAGS })
   if (values.help === true) return 'help'
 
-  const port = Number.parseInt(values.port ?? env.PORT ?? '3001', 10)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port: ${values.port ?? env.PORT}`)
-  const secrets = [...(values.secret ?? []), ...list(env.ROMM_AUTH_SECRET_KEY), ...list(env.NETPLAY_AUTH_SECRETS)]
-  const issuer = values.issuer ?? env.SFU_AUTH_ISSUER ?? 'romm:sfu'
-  const rommUrl = values['romm-url'] ?? env.ROMM_API_BASE_URL
-  const rommSecret = values['romm-secret'] ?? env.ROMM_SFU_INTERNAL_SECRET
-  const redis = values.redis ?? env.REDIS_URL
-  const certFile = values.cert ?? env.TLS_CERT
-  const keyFile = values.key ?? env.TLS_KEY
-  if ((certFile === undefined) !== (keyFile === undefined)) throw new Error('--cert and --key go together')
-  const prefix = values.prefix ?? env.NETPLAY_PREFIX ?? ''
-  const publicUrl = values['public-url'] ?? env.PUBLIC_URL
-  const nodeId = values['node-id'] ?? env.NODE_ID
-  const int = (flag: string | undefined, variable: string | undefined): number | undefined => {
-    const raw = flag ?? variable
-    if (raw === undefined) return undefined
-    const n = Number.parseInt(raw, 10)
-    if (!Number.isInteger(n) || n < 0) throw new Error(`invalid number: ${raw}`)
-    return n
+  const variable = (name: string): string | undefined => {
+    const value = env[name]
+    return value === '' ? undefined : value
   }
-  const capacityRooms = int(values['capacity-rooms'], env.NETPLAY_CAPACITY_ROOMS)
-  const capacitySeats = int(values['capacity-seats'], env.NETPLAY_CAPACITY_SEATS)
-  const heartbeatMs = int(values['heartbeat-ms'], env.NETPLAY_HEARTBEAT_MS)
-  const leaseMs = int(values['lease-ms'], env.NETPLAY_LEASE_MS)
-  const drainTimeoutMs = int(values['drain-timeout-ms'], env.NETPLAY_DRAIN_TIMEOUT_MS) ?? 10_000
-  const sfuMode = values.sfu ?? env.NETPLAY_SFU ?? 'auto'
-  if (!['auto', 'on', 'off'].includes(sfuMode)) throw new Error(`invalid --sfu: ${sfuMode} (auto, on or off)`)
-  const sfuWorkers = int(values['sfu-workers'], env.MEDIASOUP_WORKERS)
-  const sfuPort = int(values['sfu-port'], env.WEBRTC_PORT)
-  const rtcMin = int(values['rtc-min-port'], env.RTC_MIN_PORT)
-  const rtcMax = int(values['rtc-max-port'], env.RTC_MAX_PORT)
-  if ((rtcMin === undefined) !== (rtcMax === undefined)) throw new Error('--rtc-min-port and --rtc-max-port go together')
-  const announcedIp = values['announced-ip'] ?? env.ANNOUNCED_IP
-  const listenIp = values.host ?? env.LISTEN_IP ?? '0.0.0.0'
-  const turnUrls = list(values.turn ?? env.TURN_URLS)
-  const turnSecrets = list(values['turn-secret'] ?? env.TURN_SECRET)
-  if (turnUrls.length > 0 && turnSecrets.length === 0) throw new Error('--turn needs --turn-secret')
-  const sfu: NetplayOptions['sfu'] = sfuMode === 'off'
-    ? undefined
-    : {
-        required: sfuMode === 'on',
-        listenIp,
-        ...(announcedIp !== undefined ? { announcedAddress: announcedIp } : {}),
-        ...(sfuWorkers !== undefined ? { workers: sfuWorkers } : {}),
-        ...(sfuPort !== undefined ? { port: sfuPort } : {}),
-        ...(rtcMin !== undefined && rtcMax !== undefined ? { portRange: { min: rtcMin, max: rtcMax } } : {}),
-        ...(publicUrl !== undefined ? { publicUrl } : {}),
-        ice: {
-          stun: list(values.stun ?? env.STUN_URLS),
-          ...(turnUrls.length > 0 ? { turnRest: { urls: turnUrls, secret: turnSecrets } } : {})
-        }
-      }
-  const auth: NetplayOptions['auth'] = secrets.length === 0 && rommUrl === undefined
-    ? false
-    : {
-        secrets,
-        hs256Issuers: [issuer],
-        ...(rommUrl !== undefined ? { romm: { url: rommUrl, secret: rommSecret ?? '', issuer } } : {}),
-        ...(redis !== undefined ? { store: 'redis' as const } : {})
-      }
+  /** The flag's value, else the first variable set. */
+  const setting = (flag: keyof typeof FLAGS | null, ...names: string[]): Setting | undefined => {
+    const given = flag === null ? undefined : values[flag]
+    if (typeof given === 'string') return { value: given, from: `--${flag}` }
+    for (const name of names) {
+      const value = variable(name)
+      if (value !== undefined) return { value, from: name }
+    }
+    return undefined
+  }
+  const text = (flag: keyof typeof FLAGS | null, ...names: string[]): string | undefined => setting(flag, ...names)?.value
+
+  const port = integer(setting('port', 'PORT'), 0, 65_535) ?? 3001
+  const redis = text('redis', 'REDIS_URL')
+  const certFile = text('cert', 'TLS_CERT')
+  const keyFile = text('key', 'TLS_KEY')
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new Error('--cert and --key go together')
+  const prefix = text('prefix', 'NETPLAY_PREFIX') ?? ''
+  const publicUrl = text('public-url', 'PUBLIC_URL')
+  const nodeId = text('node-id', 'NODE_ID')
+  const logLevelSetting = setting('log-level', 'LOG_LEVEL')
+  const logLevel = logLevelSetting?.value.trim().toLowerCase() ?? 'info'
+  if (logLevelSetting !== undefined && !LOG_LEVELS.includes(logLevel)) {
+    throw new Error(`invalid ${logLevelSetting.from}: "${logLevelSetting.value}" (${LOG_LEVELS.join(', ')})`)
+  }
+  const capacityRooms = integer(setting('capacity-rooms', 'NETPLAY_CAPACITY_ROOMS'))
+  const capacitySeats = integer(setting('capacity-seats', 'NETPLAY_CAPACITY_SEATS'))
+  const heartbeatMs = integer(setting('heartbeat-ms', 'NETPLAY_HEARTBEAT_MS'))
+  const leaseMs = integer(setting('lease-ms', 'NETPLAY_LEASE_MS'))
+  const drainTimeoutMs = integer(setting('drain-timeout-ms', 'NETPLAY_DRAIN_TIMEOUT_MS')) ?? 10_000
+  const announcedIp = text('announced-ip', 'ANNOUNCED_IP')
+  const listenIp = text('host', 'LISTEN_IP') ?? '0.0.0.0'
+
+  const auth = authFrom(setting, variable, values.secret ?? [], values.jwks ?? [], redis)
+  const sfu = sfuFrom(setting, { listenIp, announcedIp, publicUrl })
 
   return {
     port,
@@ -169,14 +189,17 @@ export function configFrom (argv: string[], env: NodeJS.ProcessEnv): StandaloneC
     host: listenIp,
     announcedIp,
     demo: values['no-demo'] !== true,
-    logLevel: values['log-level'] ?? env.LOG_LEVEL ?? 'info',
+    logLevel,
     tls: certFile !== undefined && keyFile !== undefined ? { cert: readFileSync(certFile), key: readFileSync(keyFile) } : null,
     netplay: {
       prefix,
       auth,
       ...(redis !== undefined ? { redis } : {}),
-      signaling: { socketIo: { corsOrigins: list(values.cors ?? env.CORS_ORIGINS ?? '*') } },
-      rooms: { ...(publicUrl !== undefined ? { publicUrl } : {}), ...(nodeId !== undefined ? { nodeId } : {}) },
+      signaling: { socketIo: { corsOrigins: list(text('cors', 'CORS_ORIGINS') ?? '*') } },
+      rooms: {
+        ...(publicUrl !== undefined ? { publicUrl } : {}),
+        ...(nodeId !== undefined ? { nodeId } : {})
+      },
       ...(redis !== undefined && publicUrl !== undefined
         ? {
             cluster: {
@@ -189,6 +212,82 @@ export function configFrom (argv: string[], env: NodeJS.ProcessEnv): StandaloneC
         : {}),
       ...(sfu !== undefined ? { sfu } : {}),
       ops: { drainTimeoutMs }
+    }
+  }
+}
+
+type SettingOf = (flag: keyof typeof FLAGS | null, ...names: string[]) => Setting | undefined
+
+/**
+ * Auth is on as soon as there is a way to verify tokens: HS256 secrets,
+ * RomM's verify endpoint or JWKS issuers. An issuer named without one of
+ * them is a mistake, never a reason to run without auth.
+ */
+function authFrom (setting: SettingOf, variable: (name: string) => string | undefined, secretFlags: string[], jwksFlags: string[], redis: string | undefined): NetplayOptions['auth'] {
+  const secrets = [...secretFlags, ...list(variable('ROMM_AUTH_SECRET_KEY')), ...list(variable('NETPLAY_AUTH_SECRETS'))]
+  const issuerSetting = setting('issuer', 'SFU_AUTH_ISSUER')
+  const issuer = issuerSetting?.value ?? 'romm:sfu'
+
+  const rommUrl = setting('romm-url', 'ROMM_API_BASE_URL', 'ROMM_BASE_URL', 'ROMM_URL')
+  const rommSecret = setting('romm-secret', 'ROMM_SFU_INTERNAL_SECRET')?.value
+  if (rommUrl !== undefined && !/^https?:\/\//.test(rommUrl.value)) throw new Error(`invalid ${rommUrl.from}: "${rommUrl.value}" (an http:// or https:// URL)`)
+  if (rommUrl !== undefined && rommSecret === undefined) {
+    throw new Error(`${rommUrl.from} needs --romm-secret or ROMM_SFU_INTERNAL_SECRET (the x-romm-sfu-secret RomM expects)`)
+  }
+
+  const jwksFrom = jwksFlags.length > 0 ? '--jwks' : 'NETPLAY_JWKS_ISSUERS'
+  const jwksEntries = jwksFlags.length > 0 ? jwksFlags.flatMap(list) : list(variable('NETPLAY_JWKS_ISSUERS'))
+  const audience = setting('jwks-audience', 'NETPLAY_JWKS_AUDIENCE')
+  const issuers = jwksEntries.map((entry) => ({ ...jwksIssuer(entry, jwksFrom), ...(audience !== undefined ? { audience: list(audience.value) } : {}) }))
+  if (audience !== undefined && issuers.length === 0) throw new Error(`${audience.from} applies to --jwks issuers, and none is given (--jwks or NETPLAY_JWKS_ISSUERS)`)
+  const seen = new Set<string>()
+  for (const { iss } of issuers) {
+    if (seen.has(iss)) throw new Error(`${jwksFrom}: issuer "${iss}" given twice`)
+    seen.add(iss)
+  }
+
+  const hs256OrRomm = secrets.length > 0 || rommUrl !== undefined
+  if (hs256OrRomm && seen.has(issuer)) {
+    throw new Error(`issuer "${issuer}" is both the HS256/RomM issuer (--issuer, SFU_AUTH_ISSUER, default romm:sfu) and a ${jwksFrom} issuer: an issuer has one key source`)
+  }
+  if (issuerSetting !== undefined && !hs256OrRomm && !seen.has(issuer)) {
+    throw new Error(`${issuerSetting.from} "${issuer}" has no way to verify its tokens: give its HS256 secret (--secret, ROMM_AUTH_SECRET_KEY or NETPLAY_AUTH_SECRETS) or RomM's URL (--romm-url, ROMM_API_BASE_URL), or, if it publishes its keys, use --jwks ${issuer}=<JWKS URL>`)
+  }
+  if (!hs256OrRomm && issuers.length === 0) return false
+
+  return {
+    secrets,
+    ...(secrets.length > 0 ? { hs256Issuers: [issuer] } : {}),
+    ...(rommUrl !== undefined ? { romm: { url: rommUrl.value, secret: rommSecret ?? '', issuer } } : {}),
+    ...(issuers.length > 0 ? { issuers } : {}),
+    ...(redis !== undefined ? { store: 'redis' as const } : {})
+  }
+}
+
+function sfuFrom (setting: SettingOf, where: { listenIp: string, announcedIp: string | undefined, publicUrl: string | undefined }): Sfu | undefined {
+  const mode = setting('sfu', 'NETPLAY_SFU')?.value ?? 'auto'
+  if (!['auto', 'on', 'off'].includes(mode)) throw new Error(`invalid --sfu: ${mode} (auto, on or off)`)
+  const workers = integer(setting('sfu-workers', 'MEDIASOUP_WORKERS'), 1, 256)
+  const port = integer(setting('sfu-port', 'WEBRTC_PORT'), 0, 65_535)
+  const rtcMin = integer(setting('rtc-min-port', 'RTC_MIN_PORT'), 1, 65_535)
+  const rtcMax = integer(setting('rtc-max-port', 'RTC_MAX_PORT'), 1, 65_535)
+  if ((rtcMin === undefined) !== (rtcMax === undefined)) throw new Error('--rtc-min-port and --rtc-max-port go together')
+  const turnUrls = list(setting('turn', 'TURN_URLS')?.value)
+  const turnSecrets = list(setting('turn-secret', 'TURN_SECRET')?.value)
+  if (turnUrls.length > 0 && turnSecrets.length === 0) throw new Error('--turn needs --turn-secret')
+
+  if (mode === 'off') return undefined
+  return {
+    required: mode === 'on',
+    listenIp: where.listenIp,
+    ...(where.announcedIp !== undefined ? { announcedAddress: where.announcedIp } : {}),
+    ...(workers !== undefined ? { workers } : {}),
+    ...(port !== undefined ? { port } : {}),
+    ...(rtcMin !== undefined && rtcMax !== undefined ? { portRange: { min: rtcMin, max: rtcMax } } : {}),
+    ...(where.publicUrl !== undefined ? { publicUrl: where.publicUrl } : {}),
+    ice: {
+      stun: list(setting('stun', 'STUN_URLS')?.value),
+      ...(turnUrls.length > 0 ? { turnRest: { urls: turnUrls, secret: turnSecrets } } : {})
     }
   }
 }

@@ -9,6 +9,8 @@ import { get, request } from 'node:https'
 import type { IncomingHttpHeaders } from 'node:http'
 import { configFrom } from '../../examples/standalone/config.ts'
 import { buildDemoBundle } from '../helpers/browser.ts'
+import { startJwksServer } from '../helpers/http.ts'
+import { issuerKey, issuerToken } from '../helpers/jwt.ts'
 
 const SERVER = new URL('../../examples/standalone/server.ts', import.meta.url).pathname
 
@@ -68,6 +70,8 @@ t.test('--help prints the options and exits 0', async (t) => {
   const out = execFileSync(process.execPath, [SERVER, '--help'], { encoding: 'utf8' })
   t.match(out, /--port/)
   t.match(out, /ROMM_AUTH_SECRET_KEY/)
+  t.match(out, /--jwks <iss>=<url>/)
+  t.match(out, /NETPLAY_JWKS_ISSUERS/)
 })
 
 t.test('an unknown flag exits 2 with the help', async (t) => {
@@ -92,6 +96,36 @@ t.test('ROMM_AUTH_SECRET_KEY turns auth on: /list needs a token', async (t) => {
   t.equal(response.status, 401)
   t.equal((await response.json() as { error: string }).error, 'FST_NETPLAY_AUTH_MISSING_TOKEN')
   t.notMatch(server.output(), /auth is disabled/)
+  await server.stop()
+})
+
+t.test('--issuer alone: the server refuses to start rather than run without auth', async (t) => {
+  const child = spawn(process.execPath, [SERVER, '--port', '0', '--issuer', 'romm:sfu'], { env: { PATH: process.env.PATH ?? '', NETPLAY_SFU: 'off' }, stdio: ['ignore', 'pipe', 'pipe'] })
+  // A server that started anyway would run until killed.
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+  t.teardown(() => { clearTimeout(timer); if (child.exitCode === null) child.kill('SIGKILL') })
+  let output = ''
+  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  const [code] = await once(child, 'exit')
+  t.equal(code, 2)
+  t.match(output, /--issuer .*"romm:sfu" has no way to verify its tokens/)
+  t.notMatch(output, /Server listening/)
+})
+
+t.test('--jwks: tokens of an issuer that publishes its keys are required and accepted', async (t) => {
+  const key = issuerKey('ES256')
+  const jwks = await startJwksServer(t, [key])
+  const iss = 'https://idp.example.org'
+  const server = await start(['--jwks', `${iss}=${jwks.jwksUrl}`])
+  t.notMatch(server.output(), /auth is disabled/)
+  const anonymous = await fetch(`${server.url}/list`)
+  t.equal(anonymous.status, 401)
+  t.equal((await anonymous.json() as { error: string }).error, 'FST_NETPLAY_AUTH_MISSING_TOKEN')
+  const signed = await fetch(`${server.url}/list`, { headers: { authorization: `Bearer ${issuerToken(key, { iss })}` } })
+  t.equal(signed.status, 200)
+  const stranger = await fetch(`${server.url}/list`, { headers: { authorization: `Bearer ${issuerToken(key, { iss: 'https://elsewhere.example' })}` } })
+  t.equal(stranger.status, 401, 'an issuer nobody configured')
+  t.ok(jwks.fetches >= 1, 'the keys came from the JWKS URL')
   await server.stop()
 })
 
