@@ -15,6 +15,7 @@ Usage: fastify-netplay [options]
 
 Options (environment variables in brackets). A flag wins over a variable, and
 the first variable listed over the next; an empty variable counts as unset.
+Names without a flag are romm-sfu-server's, with the same format.
   --port <n>            listen port, default 3001                  [PORT]
   --host <ip>           listen address, default 0.0.0.0            [LISTEN_IP]
   --announced-ip <ip>   address clients reach (for the SFU)        [ANNOUNCED_IP]
@@ -38,16 +39,32 @@ the first variable listed over the next; an empty variable counts as unset.
                                                    [NETPLAY_JWKS_ISSUERS (comma-separated)]
   --jwks-audience <aud> aud the --jwks issuers' tokens must carry (one of, if
                         comma-separated)           [NETPLAY_JWKS_AUDIENCE]
+  SFU_AUTH_CLOCK_SKEW_SECONDS      tolerance for exp, nbf and iat, default 5
+  SFU_AUTH_JTI_KEY_PREFIX          Redis key prefix of one-time write tokens,
+                                   default sfu:auth:jti:
+  Rooms:
+  SFU_ALLOW_AUTH_TAKEOVER          0: a signed-in user's new connection cannot
+                                   replace its open one ("userid in use"); default 1
+  SFU_AUTH_TAKEOVER_GRACE_SECONDS  takeover only when the open connection last sent
+                                   something 1 s to this long ago; default 30 (0: no window)
+  ROOM_REGISTRY_TTL_SECONDS        TTL of the room summaries in Redis, default 60
   SFU (mediasoup; optional dependency):
   --sfu <mode>          auto (on when mediasoup and its worker run), on (fail
                         without them) or off; default auto            [NETPLAY_SFU]
-  --sfu-workers <n>     mediasoup workers, default one per core        [MEDIASOUP_WORKERS]
+  --sfu-workers <n>     mediasoup workers, default one per core
+                                                   [MEDIASOUP_WORKERS, SFU_WORKER_COUNT]
   --sfu-port <n>        first WebRtcServer port (worker i: port + i), default 40000 [WEBRTC_PORT]
   --rtc-min-port <n>    with --rtc-max-port: a port per transport instead [RTC_MIN_PORT]
   --rtc-max-port <n>                                                   [RTC_MAX_PORT]
-  --stun <urls>         comma-separated STUN URLs for clients           [STUN_URLS]
+  --stun <urls>         STUN URLs for clients, comma or space separated, "stun:"
+                        optional      [STUN_URLS, SFU_STUN_SERVERS, STUN_SERVERS]
   --turn <urls>         comma-separated TURN URLs (REST credentials)    [TURN_URLS]
   --turn-secret <s>     TURN REST shared secret(s), comma-separated     [TURN_SECRET]
+  SFU_TURN_SERVERS                 TURN servers with static credentials, a JSON array:
+                                   [{"urls":["turn:host:3478"],"username":"u","credential":"p"}]
+  SFU_TURN_SERVER1..4              more of them: URLs, comma or space separated,
+                                   "turn:" optional; each with its
+  SFU_TURN_USER1..4, SFU_TURN_PASS1..4  username and password
   --no-demo             do not serve the demo page at <prefix>/demo
   Several nodes (on when --redis and --public-url are both set):
   --capacity-rooms <n>  rooms before new ones go to another node, default 1000 [NETPLAY_CAPACITY_ROOMS]
@@ -112,12 +129,18 @@ export interface StandaloneConfig {
 interface Setting { value: string, from: string }
 
 type Sfu = NonNullable<NetplayOptions['sfu']>
+type TurnServer = NonNullable<NonNullable<Sfu['ice']>['turn']>[number]
 type JwksIssuer = { iss: string, jwksUrl: string, audience?: string[] }
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']
 
 function list (value: string | undefined): string[] {
   return (value ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')
+}
+
+/** romm-sfu-server's server lists: comma or space separated. */
+function tokens (value: string): string[] {
+  return value.split(/[\s,]+/).filter((s) => s !== '')
 }
 
 function wholeNumber (setting: Setting, min: number, max: number, what: string): number {
@@ -130,6 +153,69 @@ function integer (setting: Setting | undefined, min = 0, max = Number.MAX_SAFE_I
   if (setting === undefined) return undefined
   const what = max < Number.MAX_SAFE_INTEGER ? `a whole number from ${min} to ${max}` : min > 0 ? `a whole number of at least ${min}` : 'a whole number'
   return wholeNumber(setting, min, max, what)
+}
+
+/** romm-sfu-server's `..._SECONDS` variables, as our milliseconds. */
+function seconds (setting: Setting | undefined, min: number, max: number): number | undefined {
+  return setting === undefined ? undefined : 1000 * wholeNumber(setting, min, max, `whole seconds from ${min} to ${max}`)
+}
+
+function boolean (setting: Setting | undefined): boolean | undefined {
+  if (setting === undefined) return undefined
+  const value = setting.value.trim().toLowerCase()
+  if (value === '1' || value === 'true') return true
+  if (value === '0' || value === 'false') return false
+  throw new Error(`invalid ${setting.from}: "${setting.value}" (1 or 0)`)
+}
+
+/** An ICE server URL; a bare host[:port] gets the scheme, as romm-sfu-server does. */
+function iceUrl (entry: string, scheme: 'stun' | 'turn', from: string): string {
+  const url = entry.trim().replace(/^\/\//, '')
+  const match = /^(stuns?|turns?):/i.exec(url)
+  if (match?.[1] !== undefined) {
+    const given = match[1].toLowerCase()
+    if (!given.startsWith(scheme)) {
+      const where = scheme === 'stun' ? 'TURN servers go in --turn, SFU_TURN_SERVERS or SFU_TURN_SERVER1..4' : 'STUN servers go in --stun'
+      throw new Error(`invalid ${from}: "${entry}" is a ${given.replace(/s$/, '').toUpperCase()} URL (${where})`)
+    }
+    return given + url.slice(given.length)
+  }
+  if (url === '' || url.includes('://')) throw new Error(`invalid ${from}: "${entry}" (a ${scheme}: URL or host:port)`)
+  return `${scheme}:${url}`
+}
+
+/** SFU_TURN_SERVERS: a JSON array of RTCIceServer objects with static credentials. */
+function turnServersJson (setting: Setting): TurnServer[] {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(setting.value)
+  } catch {}
+  if (!Array.isArray(parsed)) throw new Error(`invalid ${setting.from}: not a JSON array of { urls, username, credential }`)
+  return parsed.map((entry: unknown, i) => {
+    const from = `${setting.from} (server ${i + 1})`
+    const { urls, username, credential } = (typeof entry === 'object' && entry !== null ? entry : {}) as Record<string, unknown>
+    if (typeof username !== 'string' || username === '' || typeof credential !== 'string' || credential === '') {
+      throw new Error(`invalid ${from}: needs a username and credential`)
+    }
+    const all: unknown[] = Array.isArray(urls) ? urls : [urls]
+    if (all.length === 0 || !all.every((url): url is string => typeof url === 'string')) throw new Error(`invalid ${from}: urls must be a URL or a list of URLs`)
+    return { urls: all.map((url) => iceUrl(url, 'turn', from)), username, credential }
+  })
+}
+
+/** SFU_TURN_SERVER1..4 with SFU_TURN_USER1..4 and SFU_TURN_PASS1..4 (trimmed, as romm-sfu-server does). */
+function turnServersNumbered (env: (name: string) => string | undefined): TurnServer[] {
+  const servers: TurnServer[] = []
+  for (let i = 1; i <= 4; i++) {
+    const [server, username, credential] = ['SERVER', 'USER', 'PASS'].map((part) => env(`SFU_TURN_${part}${i}`)?.trim() || undefined)
+    if (server === undefined) {
+      if (username !== undefined || credential !== undefined) throw new Error(`SFU_TURN_USER${i} or SFU_TURN_PASS${i} is set without SFU_TURN_SERVER${i}`)
+      continue
+    }
+    if (username === undefined || credential === undefined) throw new Error(`SFU_TURN_SERVER${i} needs SFU_TURN_USER${i} and SFU_TURN_PASS${i}`)
+    servers.push({ urls: tokens(server).map((url) => iceUrl(url, 'turn', `SFU_TURN_SERVER${i}`)), username, credential })
+  }
+  return servers
 }
 
 /** `<issuer>=<JWKS URL>`: the issuer ends at the first "=" that starts an http(s) URL. */
@@ -181,7 +267,11 @@ export function configFrom (argv: string[], env: NodeJS.ProcessEnv): StandaloneC
   const listenIp = text('host', 'LISTEN_IP') ?? '0.0.0.0'
 
   const auth = authFrom(setting, variable, values.secret ?? [], values.jwks ?? [], redis)
-  const sfu = sfuFrom(setting, { listenIp, announcedIp, publicUrl })
+  const sfu = sfuFrom(setting, variable, { listenIp, announcedIp, publicUrl })
+
+  const allowTakeover = boolean(setting(null, 'SFU_ALLOW_AUTH_TAKEOVER'))
+  const takeoverWindowMs = seconds(setting(null, 'SFU_AUTH_TAKEOVER_GRACE_SECONDS'), 0, 86_400)
+  const registryTtlMs = seconds(setting(null, 'ROOM_REGISTRY_TTL_SECONDS'), 1, 3600)
 
   return {
     port,
@@ -198,7 +288,10 @@ export function configFrom (argv: string[], env: NodeJS.ProcessEnv): StandaloneC
       signaling: { socketIo: { corsOrigins: list(text('cors', 'CORS_ORIGINS') ?? '*') } },
       rooms: {
         ...(publicUrl !== undefined ? { publicUrl } : {}),
-        ...(nodeId !== undefined ? { nodeId } : {})
+        ...(nodeId !== undefined ? { nodeId } : {}),
+        ...(allowTakeover !== undefined ? { allowTakeover } : {}),
+        ...(takeoverWindowMs !== undefined ? { takeoverWindowMs } : {}),
+        ...(registryTtlMs !== undefined ? { registryTtlMs } : {})
       },
       ...(redis !== undefined && publicUrl !== undefined
         ? {
@@ -253,6 +346,8 @@ function authFrom (setting: SettingOf, variable: (name: string) => string | unde
   if (issuerSetting !== undefined && !hs256OrRomm && !seen.has(issuer)) {
     throw new Error(`${issuerSetting.from} "${issuer}" has no way to verify its tokens: give its HS256 secret (--secret, ROMM_AUTH_SECRET_KEY or NETPLAY_AUTH_SECRETS) or RomM's URL (--romm-url, ROMM_API_BASE_URL), or, if it publishes its keys, use --jwks ${issuer}=<JWKS URL>`)
   }
+  const clockSkewMs = seconds(setting(null, 'SFU_AUTH_CLOCK_SKEW_SECONDS'), 0, 300)
+  const jtiKeyPrefix = setting(null, 'SFU_AUTH_JTI_KEY_PREFIX')?.value
   if (!hs256OrRomm && issuers.length === 0) return false
 
   return {
@@ -260,18 +355,25 @@ function authFrom (setting: SettingOf, variable: (name: string) => string | unde
     ...(secrets.length > 0 ? { hs256Issuers: [issuer] } : {}),
     ...(rommUrl !== undefined ? { romm: { url: rommUrl.value, secret: rommSecret ?? '', issuer } } : {}),
     ...(issuers.length > 0 ? { issuers } : {}),
+    ...(clockSkewMs !== undefined ? { clockSkewMs } : {}),
+    ...(jtiKeyPrefix !== undefined ? { jtiKeyPrefix } : {}),
     ...(redis !== undefined ? { store: 'redis' as const } : {})
   }
 }
 
-function sfuFrom (setting: SettingOf, where: { listenIp: string, announcedIp: string | undefined, publicUrl: string | undefined }): Sfu | undefined {
+function sfuFrom (setting: SettingOf, variable: (name: string) => string | undefined, where: { listenIp: string, announcedIp: string | undefined, publicUrl: string | undefined }): Sfu | undefined {
   const mode = setting('sfu', 'NETPLAY_SFU')?.value ?? 'auto'
   if (!['auto', 'on', 'off'].includes(mode)) throw new Error(`invalid --sfu: ${mode} (auto, on or off)`)
-  const workers = integer(setting('sfu-workers', 'MEDIASOUP_WORKERS'), 1, 256)
+  const workers = integer(setting('sfu-workers', 'MEDIASOUP_WORKERS', 'SFU_WORKER_COUNT'), 1, 256)
   const port = integer(setting('sfu-port', 'WEBRTC_PORT'), 0, 65_535)
   const rtcMin = integer(setting('rtc-min-port', 'RTC_MIN_PORT'), 1, 65_535)
   const rtcMax = integer(setting('rtc-max-port', 'RTC_MAX_PORT'), 1, 65_535)
   if ((rtcMin === undefined) !== (rtcMax === undefined)) throw new Error('--rtc-min-port and --rtc-max-port go together')
+
+  const stunSetting = setting('stun', 'STUN_URLS', 'SFU_STUN_SERVERS', 'STUN_SERVERS')
+  const stun = stunSetting === undefined ? [] : tokens(stunSetting.value).map((url) => iceUrl(url, 'stun', stunSetting.from))
+  const turnJson = setting(null, 'SFU_TURN_SERVERS')
+  const turn = [...(turnJson === undefined ? [] : turnServersJson(turnJson)), ...turnServersNumbered(variable)]
   const turnUrls = list(setting('turn', 'TURN_URLS')?.value)
   const turnSecrets = list(setting('turn-secret', 'TURN_SECRET')?.value)
   if (turnUrls.length > 0 && turnSecrets.length === 0) throw new Error('--turn needs --turn-secret')
@@ -286,7 +388,8 @@ function sfuFrom (setting: SettingOf, where: { listenIp: string, announcedIp: st
     ...(rtcMin !== undefined && rtcMax !== undefined ? { portRange: { min: rtcMin, max: rtcMax } } : {}),
     ...(where.publicUrl !== undefined ? { publicUrl: where.publicUrl } : {}),
     ice: {
-      stun: list(setting('stun', 'STUN_URLS')?.value),
+      stun,
+      ...(turn.length > 0 ? { turn } : {}),
       ...(turnUrls.length > 0 ? { turnRest: { urls: turnUrls, secret: turnSecrets } } : {})
     }
   }

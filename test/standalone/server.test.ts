@@ -72,6 +72,7 @@ t.test('--help prints the options and exits 0', async (t) => {
   t.match(out, /ROMM_AUTH_SECRET_KEY/)
   t.match(out, /--jwks <iss>=<url>/)
   t.match(out, /NETPLAY_JWKS_ISSUERS/)
+  t.match(out, /SFU_TURN_SERVERS/)
 })
 
 t.test('an unknown flag exits 2 with the help', async (t) => {
