@@ -51,11 +51,16 @@ Names without a flag are romm-sfu-server's, with the same format.
   SFU (mediasoup; optional dependency):
   --sfu <mode>          auto (on when mediasoup and its worker run), on (fail
                         without them) or off; default auto            [NETPLAY_SFU]
-  --sfu-workers <n>     mediasoup workers, default one per core
+  --sfu-workers <n>     mediasoup workers, default 1 (each needs its port)
                                                    [MEDIASOUP_WORKERS, SFU_WORKER_COUNT]
-  --sfu-port <n>        first WebRtcServer port (worker i: port + i), default 40000 [WEBRTC_PORT]
-  --rtc-min-port <n>    with --rtc-max-port: a port per transport instead [RTC_MIN_PORT]
-  --rtc-max-port <n>                                                   [RTC_MAX_PORT]
+  --sfu-port <n>        WebRtcServer port for UDP and TCP (worker i: port + i),
+                        default 20000                                  [WEBRTC_PORT]
+  WEBRTC_UDP_PORT, WEBRTC_TCP_PORT over WEBRTC_PORT; one port serves both, so they
+                                   must be equal unless ENABLE_WEBRTC_TCP=0
+  ENABLE_WEBRTC_TCP                0: UDP only; default 1
+  --rtc-min-port <n>    with --rtc-max-port: a port per transport from this range
+  --rtc-max-port <n>    instead of WebRtcServer ports  [USE_WEBRTC_SERVER=0 with
+                        RTC_MIN_PORT and RTC_MAX_PORT, default 20000 and 20200]
   --stun <urls>         STUN URLs for clients, comma or space separated, "stun:"
                         optional      [STUN_URLS, SFU_STUN_SERVERS, STUN_SERVERS]
   --turn <urls>         comma-separated TURN URLs (REST credentials)    [TURN_URLS]
@@ -133,6 +138,9 @@ type TurnServer = NonNullable<NonNullable<Sfu['ice']>['turn']>[number]
 type JwksIssuer = { iss: string, jwksUrl: string, audience?: string[] }
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']
+/** romm-sfu-server's WebRTC ports: one WebRtcServer port, or a port per transport from this range. */
+const WEBRTC_PORT = 20_000
+const RTC_PORT_RANGE = { min: 20_000, max: 20_200 }
 
 function list (value: string | undefined): string[] {
   return (value ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')
@@ -361,14 +369,43 @@ function authFrom (setting: SettingOf, variable: (name: string) => string | unde
   }
 }
 
+/**
+ * The SFU with romm-sfu-server's port layout: one WebRtcServer per worker
+ * on port + worker index for UDP and TCP (20000 and one worker by default,
+ * the ports its docker-compose publishes), or a port per transport.
+ */
 function sfuFrom (setting: SettingOf, variable: (name: string) => string | undefined, where: { listenIp: string, announcedIp: string | undefined, publicUrl: string | undefined }): Sfu | undefined {
   const mode = setting('sfu', 'NETPLAY_SFU')?.value ?? 'auto'
   if (!['auto', 'on', 'off'].includes(mode)) throw new Error(`invalid --sfu: ${mode} (auto, on or off)`)
-  const workers = integer(setting('sfu-workers', 'MEDIASOUP_WORKERS', 'SFU_WORKER_COUNT'), 1, 256)
-  const port = integer(setting('sfu-port', 'WEBRTC_PORT'), 0, 65_535)
-  const rtcMin = integer(setting('rtc-min-port', 'RTC_MIN_PORT'), 1, 65_535)
-  const rtcMax = integer(setting('rtc-max-port', 'RTC_MAX_PORT'), 1, 65_535)
-  if ((rtcMin === undefined) !== (rtcMax === undefined)) throw new Error('--rtc-min-port and --rtc-max-port go together')
+  const workers = integer(setting('sfu-workers', 'MEDIASOUP_WORKERS', 'SFU_WORKER_COUNT'), 1, 256) ?? 1
+
+  const enableTcp = boolean(setting(null, 'ENABLE_WEBRTC_TCP'))
+  let port = integer(setting('sfu-port'), 0, 65_535)
+  if (port === undefined) {
+    const base = integer(setting(null, 'WEBRTC_PORT'), 0, 65_535) ?? WEBRTC_PORT
+    const udpSetting = setting(null, 'WEBRTC_UDP_PORT')
+    const tcpSetting = setting(null, 'WEBRTC_TCP_PORT')
+    const udp = integer(udpSetting, 0, 65_535) ?? base
+    const tcp = integer(tcpSetting, 0, 65_535) ?? base
+    if (enableTcp !== false && udp !== tcp) {
+      throw new Error(`${udpSetting?.from ?? 'the UDP port'} (${udp}) and ${tcpSetting?.from ?? 'the TCP port'} (${tcp}) differ: fastify-netplay serves UDP and TCP on one port per worker; set WEBRTC_PORT (or --sfu-port) alone, or ENABLE_WEBRTC_TCP=0 for UDP only`)
+    }
+    port = udp
+  }
+
+  // The flags choose a range themselves; romm-sfu-server's variables only with USE_WEBRTC_SERVER=0.
+  const minFlag = setting('rtc-min-port')
+  const maxFlag = setting('rtc-max-port')
+  if ((minFlag === undefined) !== (maxFlag === undefined)) throw new Error('--rtc-min-port and --rtc-max-port go together')
+  const perTransport = minFlag !== undefined || boolean(setting(null, 'USE_WEBRTC_SERVER')) === false
+  const minSetting = minFlag ?? (perTransport ? setting(null, 'RTC_MIN_PORT') : undefined)
+  const maxSetting = maxFlag ?? (perTransport ? setting(null, 'RTC_MAX_PORT') : undefined)
+  const portRange = perTransport
+    ? { min: integer(minSetting, 1, 65_535) ?? RTC_PORT_RANGE.min, max: integer(maxSetting, 1, 65_535) ?? RTC_PORT_RANGE.max }
+    : undefined
+  if (portRange !== undefined && portRange.min > portRange.max) {
+    throw new Error(`${minSetting?.from ?? 'the lowest RTC port'} (${portRange.min}) is above ${maxSetting?.from ?? 'the highest RTC port'} (${portRange.max})`)
+  }
 
   const stunSetting = setting('stun', 'STUN_URLS', 'SFU_STUN_SERVERS', 'STUN_SERVERS')
   const stun = stunSetting === undefined ? [] : tokens(stunSetting.value).map((url) => iceUrl(url, 'stun', stunSetting.from))
@@ -383,9 +420,10 @@ function sfuFrom (setting: SettingOf, variable: (name: string) => string | undef
     required: mode === 'on',
     listenIp: where.listenIp,
     ...(where.announcedIp !== undefined ? { announcedAddress: where.announcedIp } : {}),
-    ...(workers !== undefined ? { workers } : {}),
-    ...(port !== undefined ? { port } : {}),
-    ...(rtcMin !== undefined && rtcMax !== undefined ? { portRange: { min: rtcMin, max: rtcMax } } : {}),
+    workers,
+    port,
+    ...(enableTcp !== undefined ? { enableTcp } : {}),
+    ...(portRange !== undefined ? { portRange } : {}),
     ...(where.publicUrl !== undefined ? { publicUrl: where.publicUrl } : {}),
     ice: {
       stun,

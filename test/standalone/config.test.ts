@@ -134,11 +134,28 @@ t.test('ICE: romm-sfu-server STUN and TURN variables in their formats', async (t
   t.throws(() => configFrom([], { SFU_TURN_SERVER1: 'http://x', SFU_TURN_USER1: 'u', SFU_TURN_PASS1: 'p' }), /invalid SFU_TURN_SERVER1: "http:\/\/x"/)
 })
 
-t.test('SFU: romm-sfu-server worker count', async (t) => {
+t.test('SFU: romm-sfu-server worker count, ports and transports', async (t) => {
   t.match(sfu([], { SFU_WORKER_COUNT: '4' }), { workers: 4 })
   t.match(sfu([], { SFU_WORKER_COUNT: '4', MEDIASOUP_WORKERS: '2' }), { workers: 2 }, 'our name wins')
   t.match(sfu(['--sfu-workers', '3'], { SFU_WORKER_COUNT: '4' }), { workers: 3 })
+  t.match(sfu([]), { workers: 1, port: 20000 }, 'one worker on port 20000, like romm-sfu-server and the ports its docker-compose publishes')
   t.throws(() => configFrom([], { SFU_WORKER_COUNT: '0' }), /invalid SFU_WORKER_COUNT: "0" \(a whole number from 1 to 256\)/)
+
+  t.match(sfu([], { WEBRTC_PORT: '21000' }), { port: 21000 })
+  t.match(sfu([], { WEBRTC_UDP_PORT: '22000', WEBRTC_TCP_PORT: '22000' }), { port: 22000 })
+  t.match(sfu([], { WEBRTC_PORT: '21000', WEBRTC_UDP_PORT: '22000', ENABLE_WEBRTC_TCP: '0' }), { port: 22000, enableTcp: false }, 'UDP only: the UDP port')
+  t.match(sfu(['--sfu-port', '0'], { WEBRTC_UDP_PORT: '22000' }), { port: 0 }, 'the flag wins')
+  t.throws(() => configFrom([], { WEBRTC_UDP_PORT: '22000' }), /WEBRTC_UDP_PORT \(22000\) and the TCP port \(20000\) differ.*one port/s)
+  t.throws(() => configFrom([], { WEBRTC_PORT: '21000', WEBRTC_TCP_PORT: '21001' }), /the UDP port \(21000\) and WEBRTC_TCP_PORT \(21001\) differ/)
+  t.throws(() => configFrom([], { WEBRTC_PORT: 'x' }), /invalid WEBRTC_PORT: "x"/)
+  t.throws(() => configFrom([], { ENABLE_WEBRTC_TCP: 'no way' }), /invalid ENABLE_WEBRTC_TCP/)
+
+  t.notOk('portRange' in sfu([], { RTC_MIN_PORT: '30000', RTC_MAX_PORT: '30100' }), 'RTC_MIN/MAX_PORT alone: WebRtcServer ports, as in romm-sfu-server')
+  t.match(sfu([], { USE_WEBRTC_SERVER: '0' }), { portRange: { min: 20000, max: 20200 } }, 'a port per transport, romm-sfu-server\'s range by default')
+  t.match(sfu([], { USE_WEBRTC_SERVER: '0', RTC_MIN_PORT: '30000', RTC_MAX_PORT: '30100' }), { portRange: { min: 30000, max: 30100 } })
+  t.match(sfu(['--rtc-min-port', '31000', '--rtc-max-port', '31010']), { portRange: { min: 31000, max: 31010 } }, 'the flags choose the range themselves')
+  t.throws(() => configFrom([], { USE_WEBRTC_SERVER: '0', RTC_MIN_PORT: '30100', RTC_MAX_PORT: '30000' }), /RTC_MIN_PORT \(30100\) is above RTC_MAX_PORT \(30000\)/)
+  t.throws(() => configFrom([], { USE_WEBRTC_SERVER: 'off' }), /invalid USE_WEBRTC_SERVER: "off" \(1 or 0\)/)
 })
 
 t.test('empty variables count as unset, as in romm-sfu-server (VAR= in a compose file)', async (t) => {
@@ -189,6 +206,9 @@ t.test('the plugins accept every option these variables map to: the server boots
     SFU_AUTH_TAKEOVER_GRACE_SECONDS: '0',
     ROOM_REGISTRY_TTL_SECONDS: '90',
     SFU_WORKER_COUNT: '2',
+    WEBRTC_UDP_PORT: '0',
+    ENABLE_WEBRTC_TCP: '0',
+    USE_WEBRTC_SERVER: '0',
     RTC_MIN_PORT: '41000',
     RTC_MAX_PORT: '41010',
     SFU_STUN_SERVERS: 'stun.example:3478',

@@ -158,7 +158,7 @@ t.test('romm-sfu-server variable names are accepted', async (t) => {
 
 t.test('SFU settings from flags and romm-sfu-server style variables', async (t) => {
   const config = configFrom(['--sfu-workers', '3', '--stun', 'stun:stun.example.org:3478', '--turn', 'turn:turn.example.org', '--turn-secret', 'a,b'], {
-    ANNOUNCED_IP: 'play.example.org', LISTEN_IP: '10.0.0.5', WEBRTC_PORT: '44000', RTC_MIN_PORT: '50000', RTC_MAX_PORT: '50100'
+    ANNOUNCED_IP: 'play.example.org', LISTEN_IP: '10.0.0.5', WEBRTC_PORT: '44000', USE_WEBRTC_SERVER: '0', RTC_MIN_PORT: '50000', RTC_MAX_PORT: '50100'
   })
   if (config === 'help') return t.fail('help')
   t.same(config.netplay.sfu, {
