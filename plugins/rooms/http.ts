@@ -12,7 +12,7 @@ export async function registerRoomRoutes (app: FastifyInstance, rooms: RoomServi
   const auth = app.netplay.auth
   const readIdentity = auth.requireIdentity({ need: 'read' })
 
-  await netplayRoutes(app, { prefix: options.prefix }, (scope) => {
+  await netplayRoutes(app, { prefix: options.prefix, corsOrigins: app.netplay.signaling.corsOrigins }, (scope) => {
     scope.get('/list', { schema: { querystring: ListQuery }, preHandler: readIdentity }, async (request) => {
       const { domain, game_id: gameId } = request.query as Static<typeof ListQuery>
       return rooms.list(domain, gameId)

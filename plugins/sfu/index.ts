@@ -72,7 +72,7 @@ async function sfu (app: FastifyInstance, input: SfuOptionsInput): Promise<void>
   })
   defineSfuEvents(signaling, service, (connection) => ice(connection.identity))
 
-  await netplayRoutes(app, { prefix: options.prefix }, (scope) => {
+  await netplayRoutes(app, { prefix: options.prefix, corsOrigins: signaling.corsOrigins }, (scope) => {
     scope.get('/ice', { preHandler: app.netplay.auth.requireIdentity({ need: 'read' }) }, async (request, reply) => {
       // Credentials inside: never cached by the browser or a proxy.
       reply.header('cache-control', 'no-store')

@@ -40,6 +40,8 @@ export interface SignalingApi {
   onClosing (listener: () => Promise<void> | void): void
   /** The Socket.IO server (null when disabled), e.g. to add an adapter. */
   readonly io: SocketIoServer | null
+  /** Allowed browser origins for netplay's Socket.IO and HTTP routes (`socketIo.corsOrigins`; `*` = any, without credentials). */
+  readonly corsOrigins: readonly string[]
 }
 
 declare module '../../lib/netplay.ts' {
@@ -112,7 +114,8 @@ async function signaling (app: FastifyInstance, input: SignalingOptionsInput): P
     onClosing: (listener) => { closing.push(listener) },
     atPhaseEnd: (task) => { phaseEnd.defer(task) },
     guard: (event, check) => table.addGuard(event, check),
-    io
+    io,
+    corsOrigins: options.socketIo.corsOrigins
   }
 }
 
