@@ -2,7 +2,7 @@
 // POST /create, POST /join/:roomId, POST /leave/:roomId and GET /resolve.
 import type { FastifyInstance } from 'fastify'
 import { netplayRoutes } from '../../lib/http.ts'
-import { HttpBadPasswordError, HttpRoomExistsError, HttpRoomFullError, HttpRoomNameRequiredError, HttpRoomNotFoundError } from './errors.ts'
+import { HttpBadPasswordError, HttpRoomExistsError, HttpRoomFullError, HttpRoomNameRequiredError, HttpRoomNotFoundError, HttpRoomsLimitError } from './errors.ts'
 import { passwordMatches } from './password.ts'
 import type { RoomService } from './service.ts'
 import { CreateRoomBody, JoinRoomBody, ListQuery, ResolveQuery, type RoomsOptions } from './schema.ts'
@@ -39,9 +39,14 @@ export async function registerRoomRoutes (app: FastifyInstance, rooms: RoomServi
           syncConfig: body.sync_config ?? null,
           allowSpectators: spectators,
           metadata: { ...(body.rom_hash !== undefined ? { rom_hash: body.rom_hash } : {}), ...(body.core_type !== undefined ? { core_type: body.core_type } : {}) }
-        }, request.netplayIdentity?.userid ?? null, 'sfu')
+          // Owned by its first seated player, as in romm-sfu-server: the
+          // creator is not a member until it joins over the socket, and an
+          // absent owner would leave every player unable to pause or start.
+        }, null, 'sfu')
       } catch (err) {
-        if ((err as { code?: string }).code === 'FST_NETPLAY_ROOMS_EXISTS') throw new HttpRoomExistsError()
+        const code = (err as { code?: string }).code
+        if (code === 'FST_NETPLAY_ROOMS_EXISTS') throw new HttpRoomExistsError()
+        if (code === 'FST_NETPLAY_ROOMS_LIMIT') throw new HttpRoomsLimitError()
         throw err
       }
       reply.code(201)

@@ -110,3 +110,35 @@ t.test('a created room nobody joins is swept after emptyRoomTtlMs', async (t) =>
   await sleep(400)
   t.equal(server.netplay.rooms.get('Ghost town'), undefined, 'swept')
 })
+
+t.test('a room made with POST /create is owned by its first seated player', async (t) => {
+  // As in romm-sfu-server: the creator is not a member until it joins over
+  // the socket, and a room owned by an absent identity would answer "not
+  // owner" to every player in it (no pause, no lobby start).
+  const server = await app(t)
+  await server.listen({ port: 0, host: '127.0.0.1' })
+  const url = `http://127.0.0.1:${(server.server.address() as { port: number }).port}`
+  const write = (await server.netplay.auth.mint({ sub: 'creator', kind: 'write' })).token
+  t.equal((await server.inject({ method: 'POST', url: '/create', headers: bearer(write), payload: { room_name: 'Made over HTTP' } })).statusCode, 201)
+  const room = server.netplay.rooms.get('Made over HTTP')
+  t.equal(room?.ownerUserid, null, 'nobody owns it before anyone sits')
+
+  const socket = io(url, { transports: ['websocket'], auth: { token: (await server.netplay.auth.mint({ sub: 'first', kind: 'read' })).token }, forceNew: true })
+  t.teardown(() => { socket.close() })
+  await new Promise((resolve) => socket.on('connect', () => resolve(null)))
+  const emit = (event: string, data: unknown): Promise<unknown[]> => new Promise((resolve) => socket.emit(event, data, (...args: unknown[]) => resolve(args)))
+  const [err, state] = await emit('join-room', { extra: { room_name: 'Made over HTTP', netplay_mode: 0 } }) as [unknown, { users: Record<string, { is_host?: boolean }> }]
+  t.equal(err, null)
+  t.equal(Object.values(state.users)[0]?.is_host, true, 'the first player to sit is the host')
+  t.same(await emit('netplay-host-paused', { roomName: 'Made over HTTP' }), [null, null], 'and may pause')
+})
+
+t.test('POST /create when maxRooms is reached answers 503 with a code', async (t) => {
+  const server = await app(t, { maxRooms: 1 })
+  const create = async (name: string): Promise<{ statusCode: number, json: () => unknown }> =>
+    server.inject({ method: 'POST', url: '/create', headers: bearer((await server.netplay.auth.mint({ sub: 'alice', kind: 'write' })).token), payload: { room_name: name } })
+  t.equal((await create('One')).statusCode, 201)
+  const refused = await create('Two')
+  t.same([refused.statusCode, refused.json()], [503, { error: 'FST_NETPLAY_ROOMS_LIMIT', message: 'too many rooms on this server' }])
+  t.equal(server.netplay.rooms.get('Two'), undefined)
+})
