@@ -69,7 +69,9 @@ async function signaling (app: FastifyInstance, input: SignalingOptionsInput): P
   // Both transports upgrade on one server. Socket.IO's engine takes upgrades
   // on its own path; the plain WebSocket route's upgrades are handed to
   // @fastify/websocket through this emitter, so neither swallows the
-  // other's; any other upgrade is answered 404 and closed here.
+  // other's. Any other upgrade is the host's if it listens for upgrades
+  // itself (its own WebSocket server beside netplay); otherwise it is
+  // answered 404 and closed here.
   const upgrades = new EventEmitter()
   const socketIoPath = options.socketIo.path.endsWith('/') ? options.socketIo.path : `${options.socketIo.path}/`
   const websocketPath = options.prefix + options.websocket.path
@@ -81,9 +83,12 @@ async function signaling (app: FastifyInstance, input: SignalingOptionsInput): P
       upgrades.emit('upgrade', request, socket, head)
       return
     }
+    if (app.server.listeners('upgrade').some((listener) => !ownListeners.has(listener))) return
     socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
   }
   app.server.on('upgrade', onUpgrade)
+  /** Upgrade listeners of netplay's own: this one and Socket.IO's engine (added below). */
+  const ownListeners = new Set<unknown>([onUpgrade])
   app.addHook('onClose', async () => {
     app.server.off('upgrade', onUpgrade)
     // The transports closed every connection in preClose, but a socket's own
@@ -92,7 +97,9 @@ async function signaling (app: FastifyInstance, input: SignalingOptionsInput): P
     for (const connection of [...hub.all()]) hub.remove(connection, 'server closed')
   })
 
+  const listenersBefore = new Set(app.server.listeners('upgrade'))
   const io = options.socketIo.enabled ? attachSocketIo(app, options, table, hub) : null
+  for (const listener of app.server.listeners('upgrade')) if (!listenersBefore.has(listener)) ownListeners.add(listener)
   if (options.websocket.enabled) {
     // @fastify/websocket hooks every request and wraps every route handler
     // of the context it is registered in; kept in a context of its own, it
