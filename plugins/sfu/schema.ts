@@ -66,7 +66,7 @@ export const SfuOptions = Type.Object({
   workerLogLevel: Type.Union([Type.Literal('debug'), Type.Literal('warn'), Type.Literal('error'), Type.Literal('none')], { default: 'warn' }),
   listenIp: Type.String({ default: '0.0.0.0', minLength: 2, maxLength: 64, description: 'Local address the workers listen on.' }),
   announcedAddress: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'Public IP or hostname put in ICE candidates (NAT, split horizon).' })),
-  port: Type.Integer({ minimum: 0, maximum: 65_535, default: 40_000, description: 'First WebRtcServer port: worker i listens on UDP and TCP port + i (0: any free port).' }),
+  port: Type.Integer({ minimum: 0, maximum: 65_535, default: 20_000, description: 'First WebRtcServer port: worker i listens on UDP and TCP port + i (0: any free port).' }),
   portRange: Type.Optional(Type.Object({ min: Port, max: Port }, {
     additionalProperties: false,
     description: 'Give every transport its own port from this range instead of one WebRtcServer port per worker.'
