@@ -73,11 +73,17 @@ t.test('required: false keeps everything else up and tells clients the SFU is un
   for (const [event, payload] of [
     ['sfu-get-router-rtp-capabilities', {}],
     ['sfu-create-transport', { direction: 'send' }],
-    ['sfu-connect-transport', { transportId: 'x', dtlsParameters: {} }]
+    ['sfu-connect-transport', { transportId: 'x', dtlsParameters: {} }],
+    // Family C (generation 1) names of producedata / consumedata: the same events, not unknown ones.
+    ['producedata', { transportId: 'x', sctpStreamParameters: { streamId: 1 }, label: 'netplay-input', protocol: '' }],
+    ['sfu-produce-data', { transportId: 'x', sctpStreamParameters: { streamId: 1 }, label: 'ejs-inputs', protocol: 'json' }],
+    ['consumedata', { dataProducerId: 'x', transportId: 'y' }],
+    ['sfu-consume-data', { dataProducerId: 'x', transportId: 'y' }]
   ] as const) {
     t.equal((await host.call(event, payload)).err, 'sfu unavailable', event)
   }
   t.equal((await host.call('sfu-create-transport', { direction: 'sideways' })).err, 'invalid payload', 'payloads are still validated')
+  t.equal((await host.call('sfu-produce-data', { label: 'ejs-inputs' })).err, 'invalid payload', 'an alias is validated like its event')
   t.same((await host.call('sfu-get-producers', {})).data, [], 'nothing to list')
   t.same(server.app.netplay.sfu.stats(), {
     available: false, workers: 0, workerReplacements: 0, rooms: 0, transports: 0, producers: 0, consumers: 0, dataProducers: 0, dataConsumers: 0, inputs: { forwarded: 0, refused: 0, guardSeconds: 0 }
