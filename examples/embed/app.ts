@@ -12,7 +12,10 @@ app.get('/', async () => ({ app: 'my game portal', netplay: '/netplay' }))
 
 await app.register(netplay, {
   prefix: '/netplay',
-  // The portal is its own identity provider: it mints read tokens for its users.
+  // The portal is its own identity provider (NETPLAY_SECRET set): behind its
+  // own login it mints each user a read token, e.g.
+  //   const { token } = await app.netplay.auth.mint({ sub: user.id, name: user.name, kind: 'read' })
+  // and its game page sets `window.EJS_netplayToken = token`.
   auth: secret === undefined
     ? false
     : { secrets: [secret], mint: { issuer: 'my-portal' }, hs256Issuers: ['my-portal'] }
