@@ -2,7 +2,7 @@
 import { serialized } from '../../lib/serialized.ts'
 import { CLIENT_LEFT, OutgoingEvent, type SignalingApi } from '../signaling/index.ts'
 import { alreadyHaveSlot, roomError } from './errors.ts'
-import { SPECTATOR_SLOT, sanitizeExtra } from './room.ts'
+import { SPECTATOR_SLOT, mergeClientFields } from './room.ts'
 import type { RoomService } from './service.ts'
 import {
   ChatPayload, DataMessagePayload, JoinInfoPayload, JoinRoomPayload, LeaveRoomPayload, MetadataPayload,
@@ -147,7 +147,7 @@ export function defineRoomEvents (signaling: SignalingApi, rooms: RoomService, o
     handler: (payload, connection) => {
       const { room, member } = rooms.requireBinding(connection)
       if (room.ownerUserid !== member.userid) throw roomError('notOwner', member.style)
-      room.metadata = { ...room.metadata, ...sanitizeExtra(payload.metadata) }
+      room.metadata = mergeClientFields(room.metadata, payload.metadata)
       rooms.refreshUsers(room)
       return null
     }
@@ -158,7 +158,7 @@ export function defineRoomEvents (signaling: SignalingApi, rooms: RoomService, o
     schema: MetadataPayload,
     handler: (payload, connection) => {
       const { room, member } = rooms.requireBinding(connection)
-      member.extra = { ...member.extra, ...sanitizeExtra(payload.metadata) }
+      member.extra = mergeClientFields(member.extra, payload.metadata)
       rooms.refreshUsers(room)
       return null
     }

@@ -3,6 +3,7 @@
 import type { FastifyInstance } from 'fastify'
 import { netplayRoutes } from '../../lib/http.ts'
 import { HttpBadPasswordError, HttpRoomExistsError, HttpRoomFullError, HttpRoomNameRequiredError, HttpRoomNotFoundError, HttpRoomsLimitError } from './errors.ts'
+import { audit } from '../../lib/audit.ts'
 import { passwordMatches } from './password.ts'
 import type { RoomService } from './service.ts'
 import { CreateRoomBody, JoinRoomBody, ListQuery, ResolveQuery, type RoomsOptions } from './schema.ts'
@@ -62,8 +63,11 @@ export async function registerRoomRoutes (app: FastifyInstance, rooms: RoomServi
         if (elsewhere !== null) return { redirect: elsewhere.url, room_name: roomId, nodeId: elsewhere.nodeId }
         throw new HttpRoomNotFoundError()
       }
-      if (room.password !== null && !(await passwordMatches(room.password, body.password ?? ''))) throw new HttpBadPasswordError()
       const userid = request.netplayIdentity?.userid
+      if (room.password !== null && !(await passwordMatches(room.password, body.password ?? ''))) {
+        audit(request.log, 'rooms.password_failure', { room: room.key, userid: userid ?? null, ip: request.ip })
+        throw new HttpBadPasswordError()
+      }
       const seated = userid !== undefined && room.members.get(userid)?.slot != null
       if (!seated && room.current >= room.maxPlayers) throw new HttpRoomFullError()
       return { ok: true, room_id: room.key, room: room.listEntry() }

@@ -260,13 +260,37 @@ export class Room {
 /** Keys of `extra` the server owns; a client value for them is ignored. */
 export const SERVER_OWNED = new Set(['userid', 'socketId', 'socket_id', 'is_host', 'reconnecting', 'player_slot', 'is_spectator', 'ready', 'netplay_username'])
 
+/** Client fields kept per `extra` or metadata object, in all. */
+export const MAX_CLIENT_FIELDS = 40
+
+/**
+ * Merges a client's metadata update into what is stored: sanitized like
+ * `extra`, and never past MAX_CLIENT_FIELDS fields in all (a stored field
+ * may change; a new one past the cap is dropped). Without the overall cap
+ * every update could add 40 fields, and a player's fields travel in every
+ * users-updated to everyone in the room.
+ */
+export function mergeClientFields (stored: Record<string, unknown>, update: Record<string, unknown>): Record<string, unknown> {
+  const merged = { ...stored }
+  let size = Object.keys(merged).length
+  const clean = sanitizeExtra(update)
+  for (const key of Object.keys(clean)) {
+    if (!Object.hasOwn(merged, key)) {
+      if (size >= MAX_CLIENT_FIELDS) continue
+      size++
+    }
+    merged[key] = clean[key]
+  }
+  return merged
+}
+
 /** Copies a client's `extra`, keeping only short scalar fields (bounded size, no server-owned keys). */
 export function sanitizeExtra (extra: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   let count = 0
   // Keys, then a lookup each: Object.entries would allocate a pair per key on every open and join.
   for (const key of Object.keys(extra)) {
-    if (SERVER_OWNED.has(key) || key.length > 64 || ++count > 40) continue
+    if (SERVER_OWNED.has(key) || key.length > 64 || ++count > MAX_CLIENT_FIELDS) continue
     const value = extra[key]
     if (typeof value === 'string') out[key] = value.slice(0, 256)
     else if (typeof value === 'number' && Number.isFinite(value)) out[key] = value
