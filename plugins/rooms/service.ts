@@ -222,6 +222,17 @@ export class RoomService {
     return style === 'sfu' ? room.state(users) : users
   }
 
+  #bind (connectionId: string, room: Room, userid: string): void {
+    this.#bindings.set(connectionId, { room, userid })
+    this.#connectionOf.set(userid, connectionId)
+  }
+
+  /** Forgets a connection's seat binding, and the userid index entry if it points there. */
+  #unbind (connectionId: string, userid: string): void {
+    this.#bindings.delete(connectionId)
+    if (this.#connectionOf.get(userid) === connectionId) this.#connectionOf.delete(userid)
+  }
+
   /** Whether a connection is still open (its disconnect has not been handled yet). */
   #live (connection: Connection): boolean {
     return this.#signaling.connection(connection.id) === connection
@@ -273,7 +284,7 @@ export class RoomService {
         // when that one looks dead (see #mayTakeOver); otherwise it is a clash.
         if (!this.#mayTakeOver(connection, existing.connectionId)) throw roomError('useridInUse', style)
         const old = this.#signaling.connection(existing.connectionId)
-        this.#bindings.delete(existing.connectionId)
+        this.#unbind(existing.connectionId, userid)
         old?.emit('netplay-error', { error: 'FST_NETPLAY_ROOMS_REPLACED', message: 'this seat was taken over by a newer connection' })
       }
       this.#leaveCurrent(connection, 'joined another room')
@@ -281,8 +292,7 @@ export class RoomService {
       existing.graceTimer = undefined
       existing.graceUntil = undefined
       existing.connectionId = connection.id
-      this.#bindings.set(connection.id, { room, userid })
-      this.#connectionOf.set(userid, connection.id)
+      this.#bind(connection.id, room, userid)
       this.#broadcastUsers(room)
       return room.usersMap()
     }
@@ -336,8 +346,7 @@ export class RoomService {
     // Only a player owns a room: a spectator joining an ownerless room (its
     // players all gone) must not become the host the next player answers to.
     if (m.slot !== null) room.ownerUserid ??= m.userid
-    this.#bindings.set(connection.id, { room, userid: m.userid })
-    this.#connectionOf.set(m.userid, connection.id)
+    this.#bind(connection.id, room, m.userid)
     this.#published(room)
   }
 
@@ -359,10 +368,12 @@ export class RoomService {
    */
   disconnected (connection: Connection, left = false): void {
     const bound = this.bindingOf(connection.id)
-    this.#bindings.delete(connection.id)
-    if (bound === undefined) return
+    if (bound === undefined) {
+      this.#bindings.delete(connection.id)
+      return
+    }
     const { room, member } = bound
-    if (this.#connectionOf.get(member.userid) === connection.id) this.#connectionOf.delete(member.userid)
+    this.#unbind(connection.id, member.userid)
     if (left || this.#options.reconnectGraceMs === 0) {
       this.removeMember(room, member, left ? 'left' : 'disconnected')
       return
@@ -380,10 +391,7 @@ export class RoomService {
     if (room.members.get(member.userid) !== member) return
     clearTimeout(member.graceTimer)
     room.members.delete(member.userid)
-    if (member.connectionId !== null) {
-      this.#bindings.delete(member.connectionId)
-      if (this.#connectionOf.get(member.userid) === member.connectionId) this.#connectionOf.delete(member.userid)
-    }
+    if (member.connectionId !== null) this.#unbind(member.connectionId, member.userid)
     for (const listener of this.#onMemberRemoved) listener(room, member, reason)
     if (room.members.size === 0) {
       this.closeRoom(room, 'empty')
@@ -401,9 +409,7 @@ export class RoomService {
     room.closed = true
     for (const member of room.members.values()) {
       clearTimeout(member.graceTimer)
-      if (member.connectionId === null) continue
-      this.#bindings.delete(member.connectionId)
-      if (this.#connectionOf.get(member.userid) === member.connectionId) this.#connectionOf.delete(member.userid)
+      if (member.connectionId !== null) this.#unbind(member.connectionId, member.userid)
     }
     room.members.clear()
     this.rooms.delete(room.key)
