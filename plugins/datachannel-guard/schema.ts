@@ -28,8 +28,8 @@ export const GuardOptions = Type.Object({
     description: 'An exact repeat of the last accepted event of an input index (same frame and value): forward it (clients retry on unordered channels) or drop it.'
   }),
   bucket: Type.Object({
-    capacity: Type.Number({ exclusiveMinimum: 0, maximum: 1e9, default: 120 }),
-    refillPerSecond: Type.Number({ minimum: 0, maximum: 1e9, default: 120 })
+    capacity: Type.Number({ exclusiveMinimum: 0, maximum: 1e9, default: 600 }),
+    refillPerSecond: Type.Number({ minimum: 0, maximum: 1e9, default: 400 })
   }, { additionalProperties: false, default: {}, description: 'Per-sender token bucket (used when the rate-limit plugin does not hand one out).' }),
   invalidLimit: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 5, description: 'Invalid messages tolerated; one more cuts the sender off.' }),
   dropLimit: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 20, description: 'Rate-limit drops tolerated; one more cuts the sender off.' }),

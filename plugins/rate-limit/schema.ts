@@ -28,7 +28,9 @@ export const DEFAULT_LIMITS: Record<string, LimitOptions> = {
   mint: { capacity: 10, refillPerSecond: 0.5, scope: 'shared', failOpen: false },
   relay: { capacity: 400, refillPerSecond: 200, scope: 'local', failOpen: true },
   chat: { capacity: 10, refillPerSecond: 2, scope: 'local', failOpen: true },
-  data: { capacity: 120, refillPerSecond: 120, scope: 'local', failOpen: true }
+  // Inputs: a gamepad is polled every 10 ms and each analog axis change is a
+  // message, so two sticks in motion send ~200/s; 400/s leaves twice that.
+  data: { capacity: 600, refillPerSecond: 400, scope: 'local', failOpen: true }
 }
 
 export const RateLimitOptions = Type.Object({
