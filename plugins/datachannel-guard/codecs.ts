@@ -198,9 +198,11 @@ function setPing (out: InputFrame, format: InputFormat, seq: number | undefined,
 /**
  * Reads a parsed JSON root. A message must have exactly one meaning to
  * every host: a family B input or a ping may not also carry the family C
- * fields (`player`/`index`/`value`) that a family C host would act on, and a
- * ping may carry no input field at all. Other extra keys are tolerated; the
- * size cap bounds them.
+ * fields (`player`/`index`/`value`) that a family C host would act on, a
+ * ping may carry no input field at all, and no message may carry `state`,
+ * the input snapshot a family C host applies as is (to player 0 when
+ * `player` is missing). Other extra keys are tolerated; the size cap bounds
+ * them.
  */
 export function decodeJsonValueInto (root: unknown, rules: InputRules, out: InputFrame): DecodeStatus {
   if (typeof root !== 'object' || root === null || Array.isArray(root)) return 'malformed'
@@ -209,7 +211,7 @@ export function decodeJsonValueInto (root: unknown, rules: InputRules, out: Inpu
   if (type !== undefined) {
     if (type !== 'ping') return 'malformed'
     if (o.t !== undefined || o.p !== undefined || o.k !== undefined || o.v !== undefined ||
-      o.player !== undefined || o.index !== undefined || o.value !== undefined) return 'malformed'
+      o.player !== undefined || o.index !== undefined || o.value !== undefined || o.state !== undefined) return 'malformed'
     const count = o.count
     const timestamp = o.timestamp
     if (count !== undefined && !isFiniteNumber(count)) return 'malformed'
@@ -219,7 +221,7 @@ export function decodeJsonValueInto (root: unknown, rules: InputRules, out: Inpu
   const t = o.t
   if (t !== undefined) {
     if (t !== 'i') return 'malformed'
-    if (o.player !== undefined || o.index !== undefined || o.value !== undefined) return 'malformed'
+    if (o.player !== undefined || o.index !== undefined || o.value !== undefined || o.state !== undefined) return 'malformed'
     const f = o.f
     const s = o.s
     const p = o.p
@@ -234,7 +236,7 @@ export function decodeJsonValueInto (root: unknown, rules: InputRules, out: Inpu
   const index = o.index
   const value = o.value
   const frame = o.frame
-  if (typeof value !== 'number' || typeof player !== 'number' || typeof index !== 'number') return 'malformed'
+  if (typeof value !== 'number' || typeof player !== 'number' || typeof index !== 'number' || o.state !== undefined) return 'malformed'
   if (frame !== undefined && typeof frame !== 'number') return 'malformed'
   if (!Number.isInteger(player) || !Number.isInteger(index) || (frame !== undefined && !Number.isInteger(frame))) return 'out_of_range'
   return setInput(out, 'family-c', player, index, value, frame, undefined, rules)

@@ -191,3 +191,14 @@ t.test('JSON nesting is bounded by the size cap and never throws', async (t) => 
   t.equal(decodeFamilyC('['.repeat(200_000) + ']'.repeat(200_000).slice(0, 62_000), rules), 'malformed')
   t.equal(decodeFamilyC('['.repeat(131_072) + ']'.repeat(131_072), rules), 'malformed', 'deeply nested but valid JSON')
 })
+
+t.test('no message may carry `state`, the snapshot a generation-1 host applies as is', async (t) => {
+  // EmulatorJS-SFU generation 1's host does `if (Array.isArray(data.state))`
+  // and applies every entry to `data.player`, player 0 when it is missing:
+  // passed on, `state` would let any seated guest press player 1's buttons.
+  const state = '"state":[1,1,1,1,0,0,0,0,0,0,0,0]'
+  t.equal(decodeFamilyB(bytes(`{"type":"ping","count":1,"timestamp":2,${state}}`)), 'malformed', 'in a ping')
+  t.equal(decodeFamilyB(bytes(`{"t":"i","f":1,"s":0,"p":1,"k":3,"v":1,${state}}`)), 'malformed', 'in a family B input')
+  t.equal(decodeFamilyC(`{"player":1,"index":3,"value":1,${state}}`), 'malformed', 'in a family C input')
+  t.not(decodeFamilyB(bytes('{"t":"i","f":1,"s":0,"p":1,"k":3,"v":1,"note":"x"}')), 'malformed', 'other extra keys are still tolerated')
+})
