@@ -4,7 +4,7 @@
 // mediasoup is optional: without it (or without a working worker) the
 // plugin fails at boot with a coded error, or, with `required: false`, runs
 // with `sfu-available` answering false.
-import { availableParallelism } from 'node:os'
+import { availableParallelism, networkInterfaces } from 'node:os'
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { OptionsInvalidError } from '../../lib/errors.ts'
@@ -34,11 +34,30 @@ declare module '../../lib/netplay.ts' {
 
 const parseOptions = optionsParser('sfu', SfuOptions)
 
+/**
+ * What ICE candidates carry when the workers listen on every interface and
+ * no address is announced: mediasoup would put the wildcard itself
+ * (0.0.0.0) in them, which no client can reach. This host's first external
+ * IPv4 address instead (loopback when it has none): right on a LAN, and
+ * what a host behind NAT replaces with `announcedAddress`.
+ */
+export function defaultAnnouncedAddress (listenIp: string, interfaces = networkInterfaces()): string | undefined {
+  if (listenIp !== '0.0.0.0' && listenIp !== '::') return undefined
+  for (const addresses of Object.values(interfaces)) {
+    for (const address of addresses ?? []) if (address.family === 'IPv4' && !address.internal) return address.address
+  }
+  return '127.0.0.1'
+}
+
 /** Closing a worker only signals its process; wait (bounded) for it to exit so app.close() leaves nothing running. */
 const WORKER_EXIT_WAIT_MS = 3000
 
 async function sfu (app: FastifyInstance, input: SfuOptionsInput): Promise<void> {
-  const options = parseOptions(input)
+  const parsed = parseOptions(input)
+  const options = { ...parsed, announcedAddress: parsed.announcedAddress ?? defaultAnnouncedAddress(parsed.listenIp) }
+  if (parsed.announcedAddress === undefined && options.announcedAddress !== undefined) {
+    app.log.info({ announcedAddress: options.announcedAddress }, 'SFU: ICE candidates announce this address (set sfu.announcedAddress for clients that reach this host elsewhere, e.g. behind NAT)')
+  }
   if (options.portRange !== undefined && options.portRange.min > options.portRange.max) {
     throw new OptionsInvalidError('sfu.portRange', 'min must not exceed max')
   }

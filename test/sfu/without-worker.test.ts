@@ -5,7 +5,7 @@
 import t from 'tap'
 import Fastify from 'fastify'
 import netplay from '../../index.ts'
-import { loadMediasoup, verifyTurnCredentials } from '../../plugins/sfu/index.ts'
+import { defaultAnnouncedAddress, loadMediasoup, verifyTurnCredentials } from '../../plugins/sfu/index.ts'
 import { startNetplay, TOKEN_AUTH } from '../helpers/netplay-server.ts'
 import { ioClient, sfuExtra } from '../helpers/netplay-clients.ts'
 import { captureLogs } from '../helpers/logs.ts'
@@ -145,4 +145,20 @@ t.test('ICE over HTTP and the socket: STUN, static TURN and per-identity TURN RE
   for (const secret of [TURN_SECRET, 'static-pass', rest.credential, over.data.iceServers[2].credential, token]) {
     t.notOk(all.includes(secret), 'no credential in any log line')
   }
+})
+
+t.test('listening on every interface with nothing announced, ICE candidates carry this host\'s address, not 0.0.0.0', async (t) => {
+  const lan = { lo: [{ address: '127.0.0.1', family: 'IPv4', internal: true }], eth0: [{ address: 'fe80::1', family: 'IPv6', internal: false }, { address: '192.168.1.20', family: 'IPv4', internal: false }] }
+  const loopbackOnly = { lo: [{ address: '127.0.0.1', family: 'IPv4', internal: true }] }
+  type Interfaces = Parameters<typeof defaultAnnouncedAddress>[1]
+  t.equal(defaultAnnouncedAddress('0.0.0.0', lan as Interfaces), '192.168.1.20', 'the first external IPv4 address')
+  t.equal(defaultAnnouncedAddress('::', lan as Interfaces), '192.168.1.20')
+  t.equal(defaultAnnouncedAddress('0.0.0.0', loopbackOnly as Interfaces), '127.0.0.1', 'loopback when there is no other')
+  t.equal(defaultAnnouncedAddress('10.0.0.5', lan as Interfaces), undefined, 'a specific listen address is its own candidate')
+
+  const server = await startNetplay(t, { sfu: { required: false, workerBin: NO_WORKER, workers: 1, port: 0 } })
+  const response = await fetch(`${server.url}/ice`)
+  const body = await response.json() as { announcedIp: string | null }
+  t.equal(body.announcedIp, defaultAnnouncedAddress('0.0.0.0'), '/ice names the address candidates carry')
+  t.not(body.announcedIp, '0.0.0.0')
 })
