@@ -19,6 +19,24 @@ export interface TransportAppData extends ms.AppData {
 export interface AnnouncedData {
   readonly dataProducer: ms.DataProducer
   readonly owner: Peer
+  /**
+   * For an input relay (produced on a DirectTransport, which has no SCTP
+   * stream), the delivery its sender chose, for the consumers to keep:
+   * mediasoup would otherwise make them ordered and reliable.
+   */
+  readonly delivery?: DataDelivery
+}
+
+/** SCTP delivery of a data channel: what `consumeData` takes to keep a sender's choice. */
+export interface DataDelivery { ordered: boolean, maxPacketLifeTime?: number, maxRetransmits?: number }
+
+export function deliveryOf (params: ms.SctpStreamParameters | undefined): DataDelivery | undefined {
+  if (params === undefined) return undefined
+  return {
+    ordered: params.ordered ?? true,
+    ...(params.maxPacketLifeTime !== undefined ? { maxPacketLifeTime: params.maxPacketLifeTime } : {}),
+    ...(params.maxRetransmits !== undefined ? { maxRetransmits: params.maxRetransmits } : {})
+  }
 }
 
 /** One member's mediasoup objects. */

@@ -15,7 +15,7 @@ import {
 } from './errors.ts'
 import { InputRelay, type RelayCounters } from './input-relay.ts'
 import { isParameterError, type ms } from './mediasoup.ts'
-import { RoomMedia, type Direction, type Peer, type TransportAppData } from './room-media.ts'
+import { RoomMedia, deliveryOf, type Direction, type Peer, type TransportAppData } from './room-media.ts'
 import type { SfuOptions } from './schema.ts'
 import { listenInfos, type PoolWorker, type WorkerPool } from './workers.ts'
 
@@ -241,7 +241,8 @@ export class SfuService {
     peer.dataProducers.set(label, dataProducer)
     previous?.close()
     dataProducer.observer.once('close', () => { if (peer.dataProducers.get(label) === dataProducer) peer.dataProducers.delete(label) })
-    media.announcedData.set(announced.id, { dataProducer: announced, owner: peer })
+    const delivery = announced === dataProducer ? undefined : deliveryOf(dataProducer.sctpStreamParameters)
+    media.announcedData.set(announced.id, { dataProducer: announced, owner: peer, ...(delivery !== undefined ? { delivery } : {}) })
     announced.observer.once('close', () => media.announcedData.delete(announced.id))
     this.#rooms.broadcast(room, 'new-data-producer', { id: announced.id }, connection.id)
     return dataProducer.id
@@ -306,7 +307,7 @@ export class SfuService {
     if (announced === undefined) throw new SfuUnknownProducerError()
     const limit = this.#options.limits.dataConsumers
     if (peer.dataConsumers.size >= limit) throw new SfuLimitError('data consumers', limit)
-    const dataConsumer = await call(() => transport.consumeData({ dataProducerId: payload.dataProducerId }))
+    const dataConsumer = await call(() => transport.consumeData({ dataProducerId: payload.dataProducerId, ...announced.delivery }))
     this.#keep(ctx, dataConsumer)
     peer.dataConsumers.set(dataConsumer.id, dataConsumer)
     dataConsumer.observer.once('close', () => peer.dataConsumers.delete(dataConsumer.id))

@@ -151,10 +151,10 @@ t.test('listening on every interface with nothing announced, ICE candidates carr
   const lan = { lo: [{ address: '127.0.0.1', family: 'IPv4', internal: true }], eth0: [{ address: 'fe80::1', family: 'IPv6', internal: false }, { address: '192.168.1.20', family: 'IPv4', internal: false }] }
   const loopbackOnly = { lo: [{ address: '127.0.0.1', family: 'IPv4', internal: true }] }
   type Interfaces = Parameters<typeof defaultAnnouncedAddress>[1]
-  t.equal(defaultAnnouncedAddress('0.0.0.0', lan as Interfaces), '192.168.1.20', 'the first external IPv4 address')
-  t.equal(defaultAnnouncedAddress('::', lan as Interfaces), '192.168.1.20')
-  t.equal(defaultAnnouncedAddress('0.0.0.0', loopbackOnly as Interfaces), '127.0.0.1', 'loopback when there is no other')
-  t.equal(defaultAnnouncedAddress('10.0.0.5', lan as Interfaces), undefined, 'a specific listen address is its own candidate')
+  t.equal(defaultAnnouncedAddress('0.0.0.0', lan as unknown as Interfaces), '192.168.1.20', 'the first external IPv4 address')
+  t.equal(defaultAnnouncedAddress('::', lan as unknown as Interfaces), '192.168.1.20')
+  t.equal(defaultAnnouncedAddress('0.0.0.0', loopbackOnly as unknown as Interfaces), '127.0.0.1', 'loopback when there is no other')
+  t.equal(defaultAnnouncedAddress('10.0.0.5', lan as unknown as Interfaces), undefined, 'a specific listen address is its own candidate')
 
   const server = await startNetplay(t, { sfu: { required: false, workerBin: NO_WORKER, workers: 1, port: 0 } })
   const response = await fetch(`${server.url}/ice`)

@@ -137,6 +137,9 @@ t.test('with a real mediasoup worker', needsWorker(), async (t) => {
     const consumed = await ok(host, 'consumedata', { dataProducerId: announced.id, transportId: recv.id })
     t.same(Object.keys(consumed).sort(), ['appData', 'dataProducerId', 'id', 'label', 'protocol', 'sctpStreamParameters'])
     t.match(consumed, { dataProducerId: announced.id, label: 'netplay-input', protocol: '', appData: { userid: identity.userid } })
+    // The guest asked for an unordered channel with a 3 s packet lifetime (what EmulatorJS-SFU does):
+    // the host's end of the relay keeps it, so late inputs are not retransmitted ahead of new ones.
+    t.match(consumed.sctpStreamParameters, { ordered: false, maxPacketLifeTime: 3000 }, 'the sender\'s delivery is kept through the relay')
     const twice = await ok(host, 'sfu-consume-data', { dataProducerId: announced.id, transportId: recv.id })
     t.not(twice.id, consumed.id, 'the real host consumes each input channel twice: allowed (family C alias)')
     t.equal((await host.call('consumedata', { dataProducerId: own, transportId: recv.id })).err, 'producer not found', 'the unguarded producer cannot be consumed')
