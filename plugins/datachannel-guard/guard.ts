@@ -341,7 +341,8 @@ function checkSyncEntry (entry: unknown, rules: InputRules, seat: number | null 
   const frame = entry.frame
   if (typeof frame === 'number') {
     if (!Number.isInteger(frame) || frame < 0 || frame > 0xffff_ffff) return 'out_of_range'
-  } else if (typeof frame !== 'string' || !SYNC_FRAME_TEXT.test(frame)) {
+  } else if (frame !== null && (typeof frame !== 'string' || !SYNC_FRAME_TEXT.test(frame))) {
+    // null is unnumbered: an EmulatorJS-SFU guest's fallback sends currentFrame + delay before it has a frame.
     return 'malformed'
   }
   const input = entry.connected_input
@@ -386,6 +387,11 @@ export function validateDataMessage (payload: unknown, config: GuardConfig = def
         found = key
         break
       case 'frameAck':
+        // EmulatorJS-SFU's fallback acks parseInt(frame) of an unnumbered frame: NaN, sent as null.
+        if (value === null) {
+          found = key
+          break
+        }
         if (typeof value !== 'number') return RELAY_REFUSED.malformed
         if (!Number.isInteger(value) || value < 0 || value > 0xffff_ffff) return RELAY_REFUSED.out_of_range
         found = key

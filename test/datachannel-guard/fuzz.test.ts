@@ -331,14 +331,15 @@ t.test('the data-message validator never throws and never passes a broken known 
     const o = payload as Record<string, unknown>
     for (const key of ['pause', 'play', 'restart']) if (has(o, key) && typeof o[key] !== 'boolean') return false
     if (has(o, 'chat-message') && (typeof o['chat-message'] !== 'object' || o['chat-message'] === null || Array.isArray(o['chat-message']))) return false
-    if (has(o, 'frameAck') && !(Number.isInteger(o.frameAck) && (o.frameAck as number) >= 0)) return false
+    if (has(o, 'frameAck') && o.frameAck !== null && !(Number.isInteger(o.frameAck) && (o.frameAck as number) >= 0)) return false
     if (has(o, 'sync-control')) {
       const entries = o['sync-control']
       if (!Array.isArray(entries) || entries.length > 64) return false
       for (const entry of entries) {
         if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return false
         const frame = (entry as Record<string, unknown>).frame
-        if (!(typeof frame === 'string' ? /^\d{1,10}$/.test(frame) : Number.isInteger(frame) && (frame as number) >= 0)) return false
+        // null: an unnumbered frame (EmulatorJS-SFU's fallback before the guest has one).
+        if (frame !== null && !(typeof frame === 'string' ? /^\d{1,10}$/.test(frame) : Number.isInteger(frame) && (frame as number) >= 0)) return false
         const input = (entry as Record<string, unknown>).connected_input
         if (input === undefined) continue
         if (!Array.isArray(input) || input.length !== 3 || !input.every((x) => typeof x === 'number')) return false

@@ -81,3 +81,13 @@ t.test('sync-control seat binding: a guest may send only its own inputs; the own
   t.equal(verdict(message, undefined, { isOwner: true, seat: 0 }), 'ok:sync-control')
   t.equal(verdict({ 'sync-control': [{ frame: 10, connected_input: [-1, 0, 0] }] }, undefined, { isOwner: false, seat: null }), 'ok:sync-control')
 })
+
+t.test('an EmulatorJS-SFU guest\'s fallback inputs before it has a frame: null frame and frameAck pass', async (t) => {
+  // InputSync sends frame: currentFrame + frameDelay, and a guest never sets
+  // currentFrame (only the host does), so the Socket.IO fallback carries
+  // frame: null and its acks parseInt(null) (NaN, sent as null).
+  t.equal(verdict({ 'sync-control': [{ frame: null, connected_input: [1, 4, 1] }] }, undefined, { isOwner: false, seat: 1 }), 'ok:sync-control')
+  t.equal(verdict({ frameAck: null }), 'ok:frameAck')
+  t.equal(verdict({ 'sync-control': [{ frame: null, connected_input: [2, 4, 1] }] }, undefined, { isOwner: false, seat: 1 }), 'wrong_seat', 'the seat is still checked')
+  t.equal(verdict({ 'sync-control': [{ frame: {}, connected_input: [1, 4, 1] }] }), 'malformed', 'other non-numbers are not')
+})
