@@ -10,11 +10,18 @@ import type { PasswordHash } from './password.ts'
  */
 export type ClientStyle = 'upstream' | 'sfu' | 'sfu-gen1'
 
-/** Fields only the EmulatorJS-SFU generation-2 client puts in `extra`. */
-const SFU_MARKERS = ['netplay_mode', 'room_phase', 'player_slot', 'input_mode', 'sync_config', 'spectator_mode'] as const
+/** Fields only the EmulatorJS-SFU generation-2 client puts in `extra` (it sends `netplay_mode` on open and join). */
+const SFU_MARKERS = ['netplay_mode', 'room_phase', 'sync_config', 'spectator_mode'] as const
+/**
+ * Fields both EmulatorJS-SFU generations send and upstream EmulatorJS does
+ * not. Generation 1 sends them with a `sessionid` too, so they are what
+ * tells it from upstream.
+ */
+const SFU_GEN1_MARKERS = ['player_slot', 'input_mode'] as const
 
 export function styleOf (extra: Record<string, unknown>): ClientStyle {
   if (SFU_MARKERS.some((key) => extra[key] !== undefined)) return 'sfu'
+  if (SFU_GEN1_MARKERS.some((key) => extra[key] !== undefined)) return 'sfu-gen1'
   if (typeof extra.sessionid === 'string' && extra.sessionid !== '') return 'upstream'
   return 'sfu-gen1'
 }

@@ -62,3 +62,31 @@ t.test('generation-1 client authenticated by the romm_sfu_token / sfu_token cook
   const anonymous = await ioClient(server, { wait: false, headers: { cookie: 'theme=dark' } })
   t.match((await anonymous.inbox.take<Error>('connect_error')).message, /unauthorized/)
 })
+
+t.test('the extra generation 1 really sends (player_slot, input_mode and a sessionid) is read as generation 1', async (t) => {
+  // emulator.js of the January 2026 builds: { domain, game_id, room_name,
+  // player_name, player_slot, userid, sessionid, input_mode }. Read as
+  // generation 2 (player_slot) its join ack was a room state, which the
+  // client stores as its player list; read as upstream (sessionid) its room
+  // was keyed by the session id, which its room list does not use.
+  const server = await startNetplay(t)
+  const real = (userid: string, slot: number): Record<string, unknown> => ({
+    domain: 'retro.example',
+    game_id: 12,
+    room_name: 'Real Gen One',
+    player_name: `Player ${userid}`,
+    player_slot: slot,
+    userid,
+    sessionid: `session-of-${userid}`,
+    input_mode: 'unorderedRelay'
+  })
+  const host = await ioClient(server)
+  t.equal((await host.ack('open-room', { extra: real('host', 0), maxPlayers: 2, password: null }))[0], null)
+  t.strictSame(Object.keys((await server.get('/list?domain=retro.example&game_id=12')).body as object), ['Real Gen One'], 'keyed by room_name')
+  const guest = await ioClient(server, { transports: ['websocket'] })
+  const [err, users] = await guest.ack('join-room', { extra: real('guest', 0), password: null }) as [unknown, Record<string, Record<string, unknown>>]
+  t.equal(err, null)
+  t.strictSame(Object.keys(users), ['host', 'guest'], 'the ack is the users map the client stores as its players')
+  t.match(users.guest, { socketId: guest.id, player_slot: 1 })
+  t.strictSame(await guest.ack('join-room', { extra: { ...real('other', 0), room_name: 'Nope' } }), ['no such room'], 'EmulatorJS-SFU error strings')
+})
