@@ -33,6 +33,8 @@ export interface NetplayServer {
 export type NetplayServerOptions = Partial<NetplayOptions> & {
   /** Runs after the plugins are registered, before the server listens (e.g. to add the demo routes). */
   beforeListen?: (app: FastifyInstance) => Promise<void>
+  /** The server's log, every level, written here without redaction (to check what a log line may never hold). */
+  logStream?: { write (line: string): void }
 }
 
 /**
@@ -43,14 +45,18 @@ export type NetplayServerOptions = Partial<NetplayOptions> & {
  */
 export async function startNetplay (t: Teardown, options: NetplayServerOptions = {}): Promise<NetplayServer> {
   // NETPLAY_TEST_LOG=warn (or any level) shows the server's log while debugging a test.
-  const app = Fastify({ logger: process.env.NETPLAY_TEST_LOG !== undefined ? { level: process.env.NETPLAY_TEST_LOG } : false })
+  const app = Fastify({
+    logger: options.logStream !== undefined
+      ? { level: 'trace', stream: options.logStream }
+      : process.env.NETPLAY_TEST_LOG !== undefined ? { level: process.env.NETPLAY_TEST_LOG } : false
+  })
   const clients = new Set<Closable>()
   t.teardown(async () => {
     for (const client of clients) client.close()
     clients.clear()
     await app.close()
   })
-  const { beforeListen, ...netplayOptions } = options
+  const { beforeListen, logStream: _logStream, ...netplayOptions } = options
   await app.register(netplay, {
     auth: false,
     ...netplayOptions,

@@ -3,48 +3,11 @@
 // join-info and core checks, the chat history, and passwords kept out of the
 // logs. Real Socket.IO clients against a real server; every refusal is
 // checked to change nothing.
-import t, { type Test } from 'tap'
-import Fastify from 'fastify'
-import netplay from '../../index.ts'
-import { TOKEN_AUTH, roomsSnapshot, startNetplay, type NetplayServer, type NetplayServerOptions } from '../helpers/netplay-server.ts'
-import { ioClient, settle, sfuExtra as clientExtra, type IoClient } from '../helpers/netplay-clients.ts'
-import { captureLogs, type LogCapture } from '../helpers/logs.ts'
-
-type Users = Record<string, Record<string, unknown>>
-
-/** What the generation-2 client puts in `extra`, its own userid and name included: the server must ignore them. */
-function sfuExtra (roomName: string, over: Record<string, unknown> = {}): Record<string, unknown> {
-  return clientExtra(roomName, { userid: 'client-chosen-id', player_name: 'Client Chosen Name', ...over })
-}
-
-interface Player { client: IoClient, userid: string, sub: string }
-
-async function player (server: NetplayServer, sub: string): Promise<Player> {
-  const token = await server.token(sub)
-  const { userid } = await server.app.netplay.auth.verify(token)
-  const client = await ioClient(server, { token, transports: ['websocket'] })
-  return { client, userid, sub }
-}
-
-async function hostRoom (server: NetplayServer, sub: string, roomName: string, open: { maxPlayers?: number, password?: string | null, extra?: Record<string, unknown> } = {}): Promise<Player> {
-  const host = await player(server, sub)
-  const extra = sfuExtra(roomName, open.extra)
-  const [err] = await host.client.ack('open-room', { extra, maxPlayers: open.maxPlayers ?? 4, password: open.password ?? null })
-  if (err !== null) throw new Error(`open-room: ${JSON.stringify(err)}`)
-  // What the client does next: join its own room.
-  const [joinErr] = await host.client.ack('join-room', { extra, password: open.password ?? null })
-  if (joinErr !== null) throw new Error(`host join-room: ${JSON.stringify(joinErr)}`)
-  return host
-}
-
-async function joinAs (server: NetplayServer, sub: string, roomName: string, over: Record<string, unknown> = {}): Promise<Player> {
-  const guest = await player(server, sub)
-  const [err] = await guest.client.ack('join-room', { extra: sfuExtra(roomName, { player_slot: undefined, ...over }) })
-  if (err !== null) throw new Error(`join-room ${sub}: ${JSON.stringify(err)}`)
-  return guest
-}
-
-const withTokens = (over: NetplayServerOptions = {}): NetplayServerOptions => ({ auth: TOKEN_AUTH, ...over })
+import t from 'tap'
+import { TOKEN_AUTH, roomsSnapshot, startNetplay, type NetplayServer } from '../helpers/netplay-server.ts'
+import { ioClient, settle, type IoClient } from '../helpers/netplay-clients.ts'
+import { captureLogs } from '../helpers/logs.ts'
+import { hostRoom, joinAs, player, sfuExtra, withTokens, type Users } from '../helpers/family-b.ts'
 
 async function listHeaders (server: NetplayServer): Promise<Record<string, string>> {
   return { authorization: `Bearer ${await server.token('lister')}` }
@@ -381,36 +344,6 @@ t.test('chat: the room keeps the last `chatHistory` messages, in order; refusals
 })
 
 /** A netplay server like startNetplay's, whose every log line (trace and up, nothing redacted) is captured. */
-async function startLoggedNetplay (t: Test, logs: LogCapture): Promise<NetplayServer> {
-  const app = Fastify({ logger: { level: 'trace', stream: logs.stream } })
-  const clients = new Set<{ close (): unknown }>()
-  t.teardown(async () => {
-    for (const client of clients) client.close()
-    await app.close()
-  })
-  await app.register(netplay, { auth: TOKEN_AUTH })
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const address = app.server.address()
-  if (address === null || typeof address === 'string') throw new Error('server has no TCP address')
-  const url = `http://127.0.0.1:${address.port}`
-  return {
-    app,
-    url,
-    wsUrl: `ws://127.0.0.1:${address.port}`,
-    track (client) {
-      clients.add(client)
-      return client
-    },
-    async token (sub) {
-      return (await app.netplay.auth.mint({ sub, kind: 'read' })).token
-    },
-    async get (path, headers = {}) {
-      const response = await fetch(url + path, { headers })
-      return { status: response.status, body: await response.json() as unknown }
-    }
-  }
-}
-
 const PASSWORD = 'hunter2-secret'
 const WRONG = 'wrong-guess-123'
 
@@ -426,7 +359,7 @@ async function httpJoin (server: NetplayServer, sub: string, roomName: string, p
 
 t.test('room passwords never reach the log; a wrong one is audited without it', async (t) => {
   const logs = captureLogs()
-  const server = await startLoggedNetplay(t, logs)
+  const server = await startNetplay(t, { auth: TOKEN_AUTH, logStream: logs.stream })
   const alice = await hostRoom(server, 'alice', 'Vault', { password: PASSWORD })
   const bob = await player(server, 'bob')
   const join = (password: string): Promise<unknown[]> => bob.client.ack('join-room', { extra: sfuExtra('Vault', { player_slot: undefined }), password })
@@ -455,7 +388,7 @@ t.test('room passwords never reach the log; a wrong one is audited without it', 
 
 t.test('a wrong password on POST /join/:roomId is audited like one on join-room', async (t) => {
   const logs = captureLogs()
-  const server = await startLoggedNetplay(t, logs)
+  const server = await startNetplay(t, { auth: TOKEN_AUTH, logStream: logs.stream })
   await hostRoom(server, 'alice', 'Vault', { password: PASSWORD })
   t.equal(await httpJoin(server, 'mallory', 'Vault', WRONG), 403)
   const userid = (await server.app.netplay.auth.verify(await server.token('mallory'))).userid

@@ -2,44 +2,9 @@
 // keyed by room_name, identity comes from the token (never from `extra`),
 // the join ack is the room state, and errors are the EmulatorJS-SFU strings.
 import t from 'tap'
-import { TOKEN_AUTH, startNetplay, type NetplayServer, type NetplayServerOptions } from '../helpers/netplay-server.ts'
-import { ioClient, settle, sfuExtra as clientExtra, type IoClient } from '../helpers/netplay-clients.ts'
-
-type Users = Record<string, Record<string, unknown>>
-
-/** What the generation-2 client puts in `extra`, its own userid and name included: the server must ignore them. */
-function sfuExtra (roomName: string, over: Record<string, unknown> = {}): Record<string, unknown> {
-  return clientExtra(roomName, { userid: 'client-chosen-id', player_name: 'Client Chosen Name', ...over })
-}
-
-interface Player { client: IoClient, userid: string, sub: string }
-
-async function player (server: NetplayServer, sub: string, transports?: Array<'polling' | 'websocket'>): Promise<Player> {
-  const token = await server.token(sub)
-  const { userid } = await server.app.netplay.auth.verify(token)
-  const client = await ioClient(server, { token, ...(transports !== undefined ? { transports } : {}) })
-  return { client, userid, sub }
-}
-
-async function hostRoom (server: NetplayServer, sub: string, roomName: string, open: { maxPlayers?: number, password?: string | null, extra?: Record<string, unknown> } = {}): Promise<Player> {
-  const host = await player(server, sub)
-  const extra = sfuExtra(roomName, open.extra)
-  const [err] = await host.client.ack('open-room', { extra, maxPlayers: open.maxPlayers ?? 4, password: open.password ?? null })
-  if (err !== null) throw new Error(`open-room: ${JSON.stringify(err)}`)
-  // What the client does next: join its own room.
-  const [joinErr] = await host.client.ack('join-room', { extra, password: open.password ?? null })
-  if (joinErr !== null) throw new Error(`host join-room: ${JSON.stringify(joinErr)}`)
-  return host
-}
-
-async function joinAs (server: NetplayServer, sub: string, roomName: string, over: Record<string, unknown> = {}, password: string | null = null): Promise<Player> {
-  const guest = await player(server, sub, ['websocket'])
-  const [err] = await guest.client.ack('join-room', { extra: sfuExtra(roomName, { player_slot: undefined, ...over }), password })
-  if (err !== null) throw new Error(`join-room ${sub}: ${JSON.stringify(err)}`)
-  return guest
-}
-
-const withTokens = (over: NetplayServerOptions = {}): NetplayServerOptions => ({ auth: TOKEN_AUTH, ...over })
+import { startNetplay } from '../helpers/netplay-server.ts'
+import { ioClient, settle } from '../helpers/netplay-clients.ts'
+import { hostRoom, joinAs, player, sfuExtra, withTokens, type Users } from '../helpers/family-b.ts'
 
 t.test('open, self-join, guests: ack shapes, identity from the token, users-updated', async (t) => {
   const server = await startNetplay(t, withTokens())
