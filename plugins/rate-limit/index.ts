@@ -30,7 +30,7 @@ export interface RateLimitApi {
   take (name: string, key: string, cost?: number): Promise<TakeResult>
   /** A bucket owned by one connection or sender (no lookup per take; freed with its owner). */
   bucket (name: string): TokenBucket
-  /** An abuse counter for one connection; `maxDrops` by default. */
+  /** An abuse counter for one connection or sender; `maxDrops` by default, forgiving per `abuse.forgiveMs`. */
   abuseCounter (limit?: number): AbuseCounter
   /** onRequest hook limiting a route per client IP (honours `trustProxy`). Netplay routes use it already. */
   readonly httpHook: ((request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void) | undefined
@@ -146,7 +146,7 @@ async function rateLimit (app: FastifyInstance, input: RateLimitOptionsInput): P
     limit: limitOf,
     take,
     bucket: (name) => new CountedBucket(limitOf(name), name, drops),
-    abuseCounter: (limit = options.abuse.maxDrops) => new AbuseCounter(limit, strikes),
+    abuseCounter: (limit = options.abuse.maxDrops) => new AbuseCounter(limit, strikes, options.abuse.forgiveMs),
     httpHook,
     stats: () => ({ drops: Object.fromEntries(drops), strikes: Object.fromEntries(strikes), degraded })
   }

@@ -1,4 +1,5 @@
 import Type, { type Static } from 'typebox'
+import { DEFAULT_FORGIVE_MS } from '../../lib/abuse.ts'
 import type { RedisOption } from '../../lib/redis.ts'
 
 export const LimitOptions = Type.Object({
@@ -42,7 +43,13 @@ export const RateLimitOptions = Type.Object({
   bodyLimit: Type.Integer({ minimum: 1024, maximum: 16 * 1024 * 1024, default: 32 * 1024, description: 'Largest request body on netplay routes (413 above).' }),
   limits: Type.Record(Type.String({ pattern: LIMIT_NAME }), LimitOverride, { default: {}, propertyNames: { pattern: LIMIT_NAME } }),
   abuse: Type.Object({
-    maxDrops: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 20, description: 'Rate-limit drops after which a connection is closed.' })
+    maxDrops: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 20, description: 'Rate-limit drops after which a connection is closed.' }),
+    forgiveMs: Type.Integer({
+      minimum: 0,
+      maximum: 86_400_000,
+      default: DEFAULT_FORGIVE_MS,
+      description: 'One strike of an abuse counter is forgiven per this many milliseconds without a new one (0: strikes add up for good). A burst still crosses the limit at once.'
+    })
   }, { additionalProperties: false, default: {} })
 }, { additionalProperties: false })
 

@@ -220,7 +220,8 @@ export class EventTable {
   }
 
   #strike (connection: Connection, counter: AbuseCounter, reason: string): void {
-    if (counter.strike(reason) && counter.total === counter.limit + 1) {
+    const already = counter.exceeded
+    if (counter.strike(reason) && !already) {
       this.#log.warn({ connection: connection.id, reason, strikes: counter.total }, 'closing abusive signaling connection')
       connection.close(reason.startsWith('rate_limited') ? 'rate limit exceeded' : 'too many invalid messages')
     }

@@ -108,3 +108,17 @@ t.test('past abuse.maxDrops or maxInvalidMessages the connection is closed', asy
   const fresh = await ioClient(server)
   t.equal((await fresh.ack('join-room', { extra: extra('Limits', 'fresh') }))[0], null, 'the server still serves')
 })
+
+t.test('invalid messages spread over a long session are forgiven (abuse.forgiveMs); a burst is not', async (t) => {
+  const server = await startNetplay(t, { signaling: { maxInvalidMessages: 3 }, rateLimit: { abuse: { forgiveMs: 100 } } })
+  const client = await ioClient(server)
+  for (let round = 0; round < 3; round++) {
+    for (let i = 0; i < 3; i++) t.equal((await client.ack('update-player-slot', { playerSlot: 'x' }))[0], 'invalid payload')
+    // Three slips forgiven before the next three: nine in all, three over the limit.
+    await new Promise((resolve) => setTimeout(resolve, 350))
+  }
+  t.ok(client.socket.connected, 'nine invalid messages in three spaced rounds: still connected')
+  for (let i = 0; i < 4; i++) client.socket.emit('update-player-slot', { playerSlot: 'x' })
+  t.strictSame(await client.inbox.take('netplay-error'), { error: 'FST_NETPLAY_SIGNALING_CLOSED', message: 'too many invalid messages' })
+  t.equal(await client.inbox.take('disconnect'), 'io server disconnect', 'four at once: closed')
+})
