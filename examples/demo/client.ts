@@ -45,7 +45,9 @@ const roomName = params.get('room') ?? 'demo-room'
 const token = params.get('token') ?? undefined
 const base = params.get('base') ?? location.pathname.replace(/\/demo\/?$/, '')
 // `client=gen1`: a guest speaking EmulatorJS-SFU generation 1 (family C): `sfu-produce-data`,
-// label `ejs-inputs` with protocol `json`, text inputs `{player,index,value}`, users-map join ack.
+// label `ejs-inputs` with protocol `json`, users-map join ack, and its default input format: a
+// snapshot of the whole controller `{player, state: [30 values]}` in every message, naming its
+// preferred player (0 unless chosen) rather than its seat, which generation 1 never learns.
 const gen1 = params.get('client') === 'gen1'
 
 const state: DemoState = {
@@ -152,6 +154,9 @@ function tone (): MediaStreamTrack {
 const consumedData = new Set<string>()
 const seen = new Set<string>()
 
+/** Host: the last snapshot of each generation-1 player. */
+const snapshots = new Map<number, number[]>()
+
 async function consumeInputs (recv: types.Transport, dataProducerId: string): Promise<void> {
   if (consumedData.has(dataProducerId)) return
   consumedData.add(dataProducerId)
@@ -160,26 +165,39 @@ async function consumeInputs (recv: types.Transport, dataProducerId: string): Pr
   consumer.binaryType = 'arraybuffer'
   consumer.on('message', (data: ArrayBuffer | string) => {
     const text = typeof data === 'string' ? data : new TextDecoder().decode(data)
-    let input: { t?: string, f?: number, p?: number, k?: number, v?: number, player?: number, index?: number, value?: number }
+    let input: { t?: string, f?: number, p?: number, k?: number, v?: number, player?: number, index?: number, value?: number, state?: number[] }
     try { input = JSON.parse(text) } catch { return }
-    // Family C (generation 1) text inputs carry no frame.
-    if (typeof input.player === 'number') input = { t: 'i', f: 0, p: input.player, k: input.index, v: input.value }
-    if (input.t !== 'i') return
-    state.messagesReceived++
-    const key = `${input.p}:${input.f}:${input.k}:${input.v}`
-    if (seen.has(key)) return
-    seen.add(key)
-    const arrived = clock()
-    state.times[key] = arrived
-    state.inputKeys.push(key)
-    state.inputsReceived++
-    state.byPlayer[String(input.p)] = (state.byPlayer[String(input.p)] ?? 0) + 1
-    const at = sentAt.get(key)
-    if (at !== undefined) {
-      sentAt.delete(key)
-      state.latencyMs.push(arrived - at)
+    // Family C (generation 1): a snapshot is applied as a generation-1 host does, input by input where it changed.
+    if (typeof input.player === 'number' && Array.isArray(input.state)) {
+      const previous = snapshots.get(input.player) ?? new Array<number>(30).fill(0)
+      const next = input.state.slice(0, 30)
+      snapshots.set(input.player, next)
+      for (let k = 0; k < next.length; k++) if (next[k] !== previous[k]) received({ t: 'i', f: 0, p: input.player, k, v: next[k] })
+      return
     }
+    // Family C single inputs carry no frame.
+    if (typeof input.player === 'number') input = { t: 'i', f: 0, p: input.player, k: input.index, v: input.value }
+    received(input)
   })
+}
+
+/** Host: one input, counted once however many consumers and resends bring it. */
+function received (input: { t?: string, f?: number, p?: number, k?: number, v?: number }): void {
+  if (input.t !== 'i') return
+  state.messagesReceived++
+  const key = `${input.p}:${input.f}:${input.k}:${input.v}`
+  if (seen.has(key)) return
+  seen.add(key)
+  const arrived = clock()
+  state.times[key] = arrived
+  state.inputKeys.push(key)
+  state.inputsReceived++
+  state.byPlayer[String(input.p)] = (state.byPlayer[String(input.p)] ?? 0) + 1
+  const at = sentAt.get(key)
+  if (at !== undefined) {
+    sentAt.delete(key)
+    state.latencyMs.push(arrived - at)
+  }
 }
 
 async function host (): Promise<void> {
@@ -214,7 +232,10 @@ let frame = 0
 
 async function guest (): Promise<void> {
   type Users = Record<string, { player_slot?: number, socketId?: string }>
-  const joined = await call<{ users: Users } | Users>('join-room', { extra: gen1 ? { room_name: roomName, player_name: 'gen1 guest' } : extra(-1), password: null })
+  const joined = await call<{ users: Users } | Users>('join-room', {
+    extra: gen1 ? { room_name: roomName, player_name: 'gen1 guest', player_slot: 0, input_mode: 'unorderedRelay' } : extra(-1),
+    password: null
+  })
   const users = (gen1 ? joined : (joined as { users: Users }).users) as Users
   const me = Object.values(users).find((user) => user.socketId === socket.id)
   state.slot = typeof me?.player_slot === 'number' ? me.player_slot : null
@@ -270,16 +291,29 @@ function countFrames (video: HTMLVideoElement): void {
   video.play().catch(() => {})
 }
 
-/** Sends one input as the real client does; `player` defaults to the guest's seat (tests spoof it). */
-function sendInput (k: number, v: number, player: number | null = state.slot): void {
+/** Generation 1: the whole controller, sent in every message. */
+const controller = new Array<number>(30).fill(0)
+
+/**
+ * Sends one input as the real client does. `player` defaults to what the
+ * client names: its seat (generation 2), or its preferred player, 0
+ * (generation 1); tests spoof it. `single` sends a generation-1 input as
+ * `{player, index, value}` (its format when retransmits are on).
+ */
+function sendInput (k: number, v: number, player: number | null = gen1 ? 0 : state.slot, single = false): void {
   if (inputChannel === null) throw new Error('not playing yet')
   frame++
-  const key = gen1 ? `${player}:0:${k}:${v}` : `${player}:${frame}:${k}:${v}`
+  // The host sees generation-1 inputs under the seat the server wrote in.
+  const key = gen1 ? `${state.slot}:0:${k}:${v}` : `${player}:${frame}:${k}:${v}`
   const at = clock()
   state.times[key] = at
   latencyChannel.postMessage({ key, at })
-  if (gen1) inputChannel.send(JSON.stringify({ player, index: k, value: v }))
-  else inputChannel.send(new TextEncoder().encode(JSON.stringify({ t: 'i', f: frame, s: 0, p: player, k, v })).buffer as ArrayBuffer)
+  if (gen1) {
+    controller[k] = v
+    inputChannel.send(JSON.stringify(single ? { player, index: k, value: v } : { player, state: controller }))
+  } else {
+    inputChannel.send(new TextEncoder().encode(JSON.stringify({ t: 'i', f: frame, s: 0, p: player, k, v })).buffer as ArrayBuffer)
+  }
   state.inputsSent++
 }
 

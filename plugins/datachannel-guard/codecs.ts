@@ -9,7 +9,12 @@
 //   {"t":"i","f":<frame>,"s":<slot>,"p":<player>,"k":<index>,"v":<value>}
 //   and pings {"type":"ping","count":<n>,"timestamp":<ms>}.
 // Family C (generation 1, `protocol: "json"` channels): text JSON
-//   {"player":<p>,"index":<i>,"value":<v>} (an optional "frame" is checked too).
+//   {"player":<p>,"index":<i>,"value":<v>} (an optional "frame" is checked too),
+//   or, by default (unordered channel without retransmits), a snapshot of the
+//   sender's whole controller in every message:
+//   {"player":<p>,"state":[<value of input 0>, ..., <value of input 29>]}
+//   which a generation-1 host applies input by input, so lost packets
+//   (a lost button release) are corrected by the next one.
 // JSON messages are told apart by shape, not by transport: a family B shape
 // arriving as text on a `json` channel is read as family B.
 //
@@ -39,12 +44,13 @@ import { Buffer, isUtf8 } from 'node:buffer'
 import type { GuardOptions } from './schema.ts'
 
 export type InputFormat = 'family-b' | 'family-c' | 'compact'
-export type InputKind = 'input' | 'ping'
+export type InputKind = 'input' | 'ping' | 'snapshot'
 
 /**
  * One decoded input message. Every field is always present (undefined when
  * the format has no such field) so all frames share one hidden class. For a
- * ping, `player` and `index` are -1 and `value` is 0.
+ * ping, `player` and `index` are -1 and `value` is 0; for a snapshot,
+ * `index` is -1, `value` 0 and `state` holds the values.
  */
 export interface InputFrame {
   format: InputFormat
@@ -61,6 +67,8 @@ export interface InputFrame {
   timestamp: number | undefined
   /** Family B `s`: sent by clients (always 0 so far), never trusted, not used for binding. */
   slot: number | undefined
+  /** A snapshot's values, normalized, input index = position. */
+  state: number[] | undefined
 }
 
 export type DecodeFailure = 'too_large' | 'not_binary' | 'malformed' | 'out_of_range'
@@ -93,6 +101,8 @@ export const COMPACT_TYPE_PING = 2
 export const COMPACT_HEADER_BYTES = 6
 export const COMPACT_INPUT_PAYLOAD = 8
 export const COMPACT_PING_PAYLOAD = 12
+/** Inputs of a generation-1 snapshot: what its host reads (EmulatorJS's 30 input indices). */
+export const SNAPSHOT_INPUTS = 30
 
 type RuleOptions = Pick<GuardOptions, 'maxMessageBytes' | 'playerRange' | 'indexRange' | 'analogIndices' | 'digitalValues' | 'analogValues' | 'otherValues' | 'fractionalAnalog'>
 
@@ -128,7 +138,7 @@ export const DEFAULT_INPUT_RULES: InputRules = inputRules({
 })
 
 export function newInputFrame (): InputFrame {
-  return { format: 'compact', kind: 'input', player: -1, index: -1, value: 0, frame: undefined, seq: undefined, timestamp: undefined, slot: undefined }
+  return { format: 'compact', kind: 'input', player: -1, index: -1, value: 0, frame: undefined, seq: undefined, timestamp: undefined, slot: undefined, state: undefined }
 }
 
 // ---------- rules shared by every format ----------
@@ -177,6 +187,7 @@ function setInput (out: InputFrame, format: InputFormat, player: number, index: 
   out.seq = undefined
   out.timestamp = undefined
   out.slot = slot
+  out.state = undefined
   return 'ok'
 }
 
@@ -190,6 +201,39 @@ function setPing (out: InputFrame, format: InputFormat, seq: number | undefined,
   out.seq = seq
   out.timestamp = timestamp
   out.slot = undefined
+  out.state = undefined
+  return 'ok'
+}
+
+/**
+ * A generation-1 snapshot: at most SNAPSHOT_INPUTS numbers, each a value
+ * input `i` may take; inputs outside the index range may only be 0 (the
+ * client zero-fills them). Values are normalized like single inputs.
+ */
+function setSnapshot (out: InputFrame, player: number, state: unknown[], rules: InputRules): DecodeStatus {
+  if (player < rules.playerMin || player > rules.playerMax) return 'out_of_range'
+  const length = state.length
+  if (length === 0 || length > SNAPSHOT_INPUTS) return 'malformed'
+  const values: number[] = []
+  for (let i = 0; i < length; i++) {
+    const value = state[i]
+    if (typeof value !== 'number') return 'malformed'
+    const normalized = i < rules.indexMin || i > rules.indexMax
+      ? (value === 0 ? 0 : Number.NaN)
+      : normalizeValue(i, value, rules)
+    if (Number.isNaN(normalized)) return 'out_of_range'
+    values.push(normalized)
+  }
+  out.format = 'family-c'
+  out.kind = 'snapshot'
+  out.player = player + 0
+  out.index = -1
+  out.value = 0
+  out.frame = undefined
+  out.seq = undefined
+  out.timestamp = undefined
+  out.slot = undefined
+  out.state = values
   return 'ok'
 }
 
@@ -198,11 +242,11 @@ function setPing (out: InputFrame, format: InputFormat, seq: number | undefined,
 /**
  * Reads a parsed JSON root. A message must have exactly one meaning to
  * every host: a family B input or a ping may not also carry the family C
- * fields (`player`/`index`/`value`) that a family C host would act on, a
- * ping may carry no input field at all, and no message may carry `state`,
- * the input snapshot a family C host applies as is (to player 0 when
- * `player` is missing). Other extra keys are tolerated; the size cap bounds
- * them.
+ * fields (`player`/`index`/`value`/`state`) that a family C host would act
+ * on, a ping may carry no input field at all, and a family C snapshot
+ * (`state`) may not also carry a single input. Other extra keys are
+ * tolerated; the size cap bounds them (and family C messages reach the host
+ * re-encoded, with the checked fields only).
  */
 export function decodeJsonValueInto (root: unknown, rules: InputRules, out: InputFrame): DecodeStatus {
   if (typeof root !== 'object' || root === null || Array.isArray(root)) return 'malformed'
@@ -236,7 +280,12 @@ export function decodeJsonValueInto (root: unknown, rules: InputRules, out: Inpu
   const index = o.index
   const value = o.value
   const frame = o.frame
-  if (typeof value !== 'number' || typeof player !== 'number' || typeof index !== 'number' || o.state !== undefined) return 'malformed'
+  const state = o.state
+  if (state !== undefined) {
+    if (!Array.isArray(state) || typeof player !== 'number' || index !== undefined || value !== undefined || frame !== undefined) return 'malformed'
+    return Number.isInteger(player) ? setSnapshot(out, player, state, rules) : 'out_of_range'
+  }
+  if (typeof value !== 'number' || typeof player !== 'number' || typeof index !== 'number') return 'malformed'
   if (frame !== undefined && typeof frame !== 'number') return 'malformed'
   if (!Number.isInteger(player) || !Number.isInteger(index) || (frame !== undefined && !Number.isInteger(frame))) return 'out_of_range'
   return setInput(out, 'family-c', player, index, value, frame, undefined, rules)
@@ -377,8 +426,9 @@ export function encodeFamilyB (frame: Pick<InputFrame, 'kind' | 'player' | 'inde
   return Buffer.from(JSON.stringify(message), 'utf8')
 }
 
-/** Family C text; `frame` is written only when the frame has one. */
-export function encodeFamilyC (frame: Pick<InputFrame, 'player' | 'index' | 'value' | 'frame'>): string {
+/** Family C text: a snapshot when the frame has `state`, else one input (`frame` written only when it has one). */
+export function encodeFamilyC (frame: Pick<InputFrame, 'player' | 'index' | 'value' | 'frame'> & { state?: readonly number[] | undefined }): string {
+  if (frame.state !== undefined) return JSON.stringify({ player: frame.player, state: frame.state })
   return JSON.stringify(frame.frame === undefined
     ? { player: frame.player, index: frame.index, value: frame.value }
     : { player: frame.player, index: frame.index, value: frame.value, frame: frame.frame })

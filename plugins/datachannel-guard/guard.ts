@@ -11,6 +11,17 @@
 // Pings carry no input: they are bound to no seat and accepted from
 // spectators too (rate-limited and queued like inputs).
 //
+// Seats: the player a message names must be the sender's seat. Two
+// exceptions, both for real clients and neither a way to act as someone else:
+// - Generation-1 clients (family C) never learn their seat: they send their
+//   own preferred player (0 unless the player picked another). With
+//   `familyCPlayer: 'seat'` (the default) the guard writes the sender's seat
+//   into the message instead of refusing it; the plugin then forwards the
+//   re-encoded message.
+// - After a seat change, messages still naming the previous seat (sent
+//   before the client learnt of the change) are `stale_seat` for
+//   `seatChangeGraceMs`: dropped, never forwarded, no strike.
+//
 // Frame numbers: 0 (family B live-stream rooms) and absent (family C) mean
 // "unnumbered" and skip the window. A numbered frame more than
 // `reorderWindow` below the highest one seen is `stale_frame`; anything in
@@ -21,11 +32,12 @@
 // event of an input index (same frame and value) instead.
 //
 // Strikes: decode failures, `wrong_seat` and `spectator` are invalid
-// messages (cut off once there are more than `invalidLimit`); `rate_limited`
-// is a drop (cut off above `dropLimit`). `stale_frame`, `duplicate` and
+// messages (cut off once there are more than `invalidLimit` standing);
+// `rate_limited` is a drop (cut off above `dropLimit`). Strikes are forgiven
+// over time (see AbuseCounter). `stale_frame`, `stale_seat`, `duplicate` and
 // `queue_full` are normal on a lossy, reordering channel or a slow host and
 // never strike.
-import { AbuseCounter } from '../../lib/abuse.ts'
+import { AbuseCounter, DEFAULT_FORGIVE_MS } from '../../lib/abuse.ts'
 import { OptionsInvalidError } from '../../lib/errors.ts'
 import { optionsParser } from '../../lib/options.ts'
 import { TokenBucket } from '../../lib/token-bucket.ts'
@@ -35,7 +47,7 @@ import {
 } from './codecs.ts'
 import { GuardOptions, type GuardOptionsInput } from './schema.ts'
 
-export type RefusalReason = DecodeFailure | 'wrong_seat' | 'spectator' | 'stale_frame' | 'duplicate' | 'rate_limited' | 'queue_full' | 'cut_off'
+export type RefusalReason = DecodeFailure | 'wrong_seat' | 'stale_seat' | 'spectator' | 'stale_frame' | 'duplicate' | 'rate_limited' | 'queue_full' | 'cut_off'
 
 export interface Accepted {
   readonly ok: true
@@ -62,6 +74,7 @@ const STRIKES: Readonly<Record<RefusalReason, Strike>> = {
   out_of_range: 'invalid',
   wrong_seat: 'invalid',
   spectator: 'invalid',
+  stale_seat: null,
   rate_limited: 'drop',
   stale_frame: null,
   duplicate: null,
@@ -150,7 +163,7 @@ export interface InputGuardInit {
   config?: GuardConfig
   /** From the rate-limit plugin (`rateLimit.bucket('data')`); else one from `options.bucket`. */
   bucket?: TokenBucket
-  /** Invalid-message strikes (`rateLimit.abuseCounter(5)`); else one with `options.invalidLimit`. */
+  /** Invalid-message strikes (`rateLimit.abuseCounter(5)`); else one with `options.invalidLimit`, forgiving one a minute. */
   invalid?: AbuseCounter
   /** Rate-limit drop strikes (`rateLimit.abuseCounter(20)`); else one with `options.dropLimit`. */
   drops?: AbuseCounter
@@ -179,12 +192,17 @@ export class InputGuard {
   /** Messages accepted. */
   accepted = 0
   #seat: number | null
+  // The seat before the last change, and when it changed (stale_seat).
+  #previousSeat: number | null = null
+  #seatChangedAt = Number.NEGATIVE_INFINITY
   #pending = 0
   #highFrame = 0
   readonly #textAllowed: boolean
   readonly #rules: InputRules
   readonly #window: number
   readonly #pendingCap: number
+  readonly #seatChangeGraceMs: number
+  readonly #adoptSeat: boolean
   readonly #tally: Map<string, number> | undefined
   // Last accepted (frame, value) per input index, only in `duplicates: 'drop'` mode.
   readonly #lastFrame: Uint32Array | undefined
@@ -206,10 +224,12 @@ export class InputGuard {
     this.#rules = config.rules
     this.#window = options.reorderWindow
     this.#pendingCap = options.pendingCap
+    this.#seatChangeGraceMs = options.seatChangeGraceMs
+    this.#adoptSeat = options.familyCPlayer === 'seat'
     this.#tally = init.tally
     this.bucket = init.bucket ?? new TokenBucket(options.bucket, init.now)
-    this.invalid = init.invalid ?? new AbuseCounter(options.invalidLimit)
-    this.drops = init.drops ?? new AbuseCounter(options.dropLimit)
+    this.invalid = init.invalid ?? new AbuseCounter(options.invalidLimit, undefined, DEFAULT_FORGIVE_MS)
+    this.drops = init.drops ?? new AbuseCounter(options.dropLimit, undefined, DEFAULT_FORGIVE_MS)
     if (options.duplicates === 'drop') {
       this.#lastFrame = new Uint32Array(options.indexRange.max + 1)
       this.#lastValue = new Int32Array(options.indexRange.max + 1)
@@ -232,7 +252,10 @@ export class InputGuard {
   }
 
   /** After `update-player-slot` or a move to or from spectating. */
-  rebind (seat: number | null): void {
+  rebind (seat: number | null, now = Date.now()): void {
+    if (seat === this.#seat) return
+    this.#previousSeat = this.#seat
+    this.#seatChangedAt = now
     this.#seat = seat
     this.resetFrames()
   }
@@ -254,25 +277,29 @@ export class InputGuard {
    * next call on this guard.
    */
   check (message: Uint8Array | string, isBinary: boolean, now = Date.now()): CheckResult {
-    if (this.invalid.exceeded || this.drops.exceeded) return this.#refuse('cut_off')
-    if (!this.bucket.tryTake(1, now)) return this.#refuse('rate_limited')
+    if (this.invalid.exceeded || this.drops.exceeded) return this.#refuse('cut_off', now)
+    if (!this.bucket.tryTake(1, now)) return this.#refuse('rate_limited', now)
     const frame = this.#frame
     const status = decodeInputInto(message, isBinary, this.#textAllowed, this.#rules, frame)
-    if (status !== 'ok') return this.#refuse(status)
+    if (status !== 'ok') return this.#refuse(status, now)
     let number = 0
-    if (frame.kind === 'input') {
-      if (this.#seat === null) return this.#refuse('spectator')
-      if (frame.player !== this.#seat) return this.#refuse('wrong_seat')
+    if (frame.kind !== 'ping') {
+      const seat = this.#seat
+      if (seat === null) return this.#refuse('spectator', now)
+      if (frame.player !== seat) {
+        if (frame.format === 'family-c' && this.#adoptSeat) frame.player = seat
+        else return this.#refuse(frame.player === this.#previousSeat && now - this.#seatChangedAt <= this.#seatChangeGraceMs ? 'stale_seat' : 'wrong_seat', now)
+      }
       number = frame.frame ?? 0
       if (number !== 0) {
-        if (this.#highFrame - number > this.#window) return this.#refuse('stale_frame')
+        if (this.#highFrame - number > this.#window) return this.#refuse('stale_frame', now)
         const lastFrame = this.#lastFrame
         if (lastFrame !== undefined && lastFrame[frame.index] === number && (this.#lastValue as Int32Array)[frame.index] === frame.value) {
-          return this.#refuse('duplicate')
+          return this.#refuse('duplicate', now)
         }
       }
     }
-    if (this.#pending >= this.#pendingCap) return this.#refuse('queue_full')
+    if (this.#pending >= this.#pendingCap) return this.#refuse('queue_full', now)
     if (number !== 0) {
       if (number > this.#highFrame) this.#highFrame = number
       if (this.#lastFrame !== undefined) {
@@ -289,12 +316,12 @@ export class InputGuard {
     return { accepted: this.accepted, refused: Object.fromEntries(this.byReason), pending: this.#pending, cutOff: this.cutOff }
   }
 
-  #refuse (reason: RefusalReason): Refused {
+  #refuse (reason: RefusalReason, now: number): Refused {
     this.byReason.set(reason, (this.byReason.get(reason) ?? 0) + 1)
     if (this.#tally !== undefined) this.#tally.set(reason, (this.#tally.get(reason) ?? 0) + 1)
     const strike = STRIKES[reason]
-    if (strike === 'invalid') this.invalid.strike(reason)
-    else if (strike === 'drop') this.drops.strike(reason)
+    if (strike === 'invalid') this.invalid.strike(reason, now)
+    else if (strike === 'drop') this.drops.strike(reason, now)
     const refused = this.#refused
     refused.reason = reason
     refused.cutOff = this.invalid.exceeded || this.drops.exceeded

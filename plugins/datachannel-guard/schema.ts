@@ -31,8 +31,13 @@ export const GuardOptions = Type.Object({
     capacity: Type.Number({ exclusiveMinimum: 0, maximum: 1e9, default: 600 }),
     refillPerSecond: Type.Number({ minimum: 0, maximum: 1e9, default: 400 })
   }, { additionalProperties: false, default: {}, description: 'Per-sender token bucket (used when the rate-limit plugin does not hand one out).' }),
-  invalidLimit: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 5, description: 'Invalid messages tolerated; one more cuts the sender off.' }),
-  dropLimit: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 20, description: 'Rate-limit drops tolerated; one more cuts the sender off.' }),
+  invalidLimit: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 5, description: 'Invalid messages tolerated (strikes standing: the rate-limit plugin forgives one per abuse.forgiveMs); one more cuts the sender off.' }),
+  dropLimit: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 20, description: 'Rate-limit drops tolerated (strikes standing, as invalidLimit); one more cuts the sender off.' }),
+  familyCPlayer: Type.Union([Type.Literal('seat'), Type.Literal('refuse')], {
+    default: 'seat',
+    description: 'Generation-1 clients (family C) never learn their seat and name their own preferred player: "seat" writes the sender\'s seat into the message, "refuse" drops it as wrong_seat.'
+  }),
+  seatChangeGraceMs: Type.Integer({ minimum: 0, maximum: 60_000, default: 2000, description: 'After a seat change, messages still naming the previous seat are dropped without a strike (stale_seat) for this long.' }),
   pendingCap: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 128, description: 'Accepted messages of one sender awaiting forwarding.' }),
   labels: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), {
     default: ['netplay-input', 'ejs-inputs'],

@@ -4,6 +4,9 @@
 // server-side DataProducer (same label, protocol and appData) that the host
 // consumes. The relay's id is the one announced with `new-data-producer`, so
 // unmodified EmulatorJS-SFU hosts consume the guarded stream without knowing.
+// Family C (generation-1) messages are forwarded re-encoded from what the
+// guard checked: the sender's seat in `player`, no other field.
+import { encodeFamilyC } from '../datachannel-guard/codecs.ts'
 import type { InputGuard, RefusalReason } from '../datachannel-guard/guard.ts'
 import type { ms } from './mediasoup.ts'
 
@@ -69,7 +72,8 @@ export class InputRelay {
       if (seat !== guard.seat) guard.rebind(seat)
       const result = guard.check(message, ppid === PPID_BINARY || ppid === PPID_BINARY_EMPTY)
       if (result.ok) {
-        relay.send(message, ppid)
+        if (result.frame.format === 'family-c') relay.send(encodeFamilyC(result.frame))
+        else relay.send(message, ppid)
         guard.release()
         counters.forwarded++
         counters.guardSeconds += (performance.now() - started) / 1000

@@ -16,7 +16,7 @@ const MAX_BYTES = 4096
 const WINDOW = 32
 const INVALID_REASONS = new Set(['too_large', 'not_binary', 'malformed', 'out_of_range', 'wrong_seat', 'spectator'])
 
-type Decoded = Pick<InputFrame, 'format' | 'kind' | 'player' | 'index' | 'value' | 'frame' | 'seq' | 'timestamp'>
+type Decoded = Pick<InputFrame, 'format' | 'kind' | 'player' | 'index' | 'value' | 'frame' | 'seq' | 'timestamp'> & { state?: number[] }
 type Verdict = { outcome: 'invalid' } | { outcome: 'stale' } | { outcome: 'ok', decoded: Decoded }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
@@ -42,10 +42,22 @@ function inputVerdict (format: Decoded['format'], player: unknown, index: unknow
   return { format, kind: 'input', player: p + 0, index: i + 0, value: v, frame: frame === undefined ? undefined : (frame as number) + 0, seq: undefined, timestamp: undefined }
 }
 
+function snapshotVerdict (player: unknown, state: unknown): Decoded | null {
+  if (!Array.isArray(state) || typeof player !== 'number' || state.length === 0 || state.length > 30) return null
+  if (!Number.isInteger(player) || player < 0 || player > 7) return null
+  const values: number[] = []
+  for (let i = 0; i < state.length; i++) {
+    const v = valueAllowed(i, state[i])
+    if (v === null) return null
+    values.push(v)
+  }
+  return { format: 'family-c', kind: 'snapshot', player: player + 0, index: -1, value: 0, frame: undefined, seq: undefined, timestamp: undefined, state: values }
+}
+
 function jsonVerdict (root: unknown): Decoded | null {
   if (typeof root !== 'object' || root === null || Array.isArray(root)) return null
   const o = root as Record<string, unknown>
-  const inputKeys = ['t', 'p', 'k', 'v', 'player', 'index', 'value']
+  const inputKeys = ['t', 'p', 'k', 'v', 'player', 'index', 'value', 'state']
   if (has(o, 'type')) {
     if (o.type !== 'ping' || inputKeys.some((key) => has(o, key))) return null
     for (const key of ['count', 'timestamp']) {
@@ -54,10 +66,11 @@ function jsonVerdict (root: unknown): Decoded | null {
     return { format: 'family-b', kind: 'ping', player: -1, index: -1, value: 0, frame: undefined, seq: o.count as number | undefined, timestamp: o.timestamp as number | undefined }
   }
   if (has(o, 't')) {
-    if (o.t !== 'i' || ['player', 'index', 'value'].some((key) => has(o, key))) return null
+    if (o.t !== 'i' || ['player', 'index', 'value', 'state'].some((key) => has(o, key))) return null
     if (typeof o.s !== 'number' || !has(o, 'f')) return null
     return inputVerdict('family-b', o.p, o.k, o.v, o.f)
   }
+  if (has(o, 'state')) return ['index', 'value', 'frame'].some((key) => has(o, key)) ? null : snapshotVerdict(o.player, o.state)
   if (!has(o, 'player') || !has(o, 'index') || !has(o, 'value')) return null
   return inputVerdict('family-c', o.player, o.index, o.value, o.frame)
 }
@@ -110,8 +123,11 @@ class Oracle {
   judge (message: Buffer | string, isBinary: boolean, protocol: string): Verdict {
     const decoded = decodeByOracle(message, isBinary, protocol)
     if (decoded === null) return { outcome: 'invalid' }
-    if (decoded.kind === 'input') {
-      if (this.seat === null || decoded.player !== this.seat) return { outcome: 'invalid' }
+    if (decoded.kind !== 'ping') {
+      if (this.seat === null) return { outcome: 'invalid' }
+      // Generation-1 clients never learn their seat: the guard writes it in.
+      if (decoded.format === 'family-c') decoded.player = this.seat
+      if (decoded.player !== this.seat) return { outcome: 'invalid' }
       const frame = decoded.frame ?? 0
       if (frame > 0 && this.high - frame > WINDOW) return { outcome: 'stale' }
       if (frame > this.high) this.high = frame
@@ -129,12 +145,13 @@ function looseGuard (seat: number | null, protocol: string): InputGuard {
 function sameDecoded (frame: InputFrame, expected: Decoded): boolean {
   return frame.format === expected.format && frame.kind === expected.kind && frame.player === expected.player &&
     frame.index === expected.index && Object.is(frame.value, expected.value) && frame.frame === expected.frame &&
-    frame.seq === expected.seq && frame.timestamp === expected.timestamp
+    frame.seq === expected.seq && frame.timestamp === expected.timestamp &&
+    JSON.stringify(frame.state) === JSON.stringify(expected.state)
 }
 
 interface Message { message: Buffer | string, isBinary: boolean }
 
-const stats = { accepted: 0, stale: 0, invalid: 0 }
+const stats = { accepted: 0, snapshots: 0, stale: 0, invalid: 0 }
 
 function agree (seat: number | null, protocol: string, messages: Message[]): boolean {
   const guard = looseGuard(seat, protocol)
@@ -144,6 +161,7 @@ function agree (seat: number | null, protocol: string, messages: Message[]): boo
     const verdict = oracle.judge(message, isBinary, protocol)
     if (verdict.outcome === 'ok') {
       stats.accepted++
+      if (verdict.decoded.kind === 'snapshot') stats.snapshots++
       if (!result.ok || !sameDecoded(result.frame, verdict.decoded)) return false
     } else if (verdict.outcome === 'stale') {
       stats.stale++
@@ -189,7 +207,7 @@ const valueToken = fc.oneof(
 const field = (key: string, token: fc.Arbitrary<string>, presence = 30): fc.Arbitrary<string | null> =>
   fc.oneof({ weight: presence, arbitrary: token.map((value) => `"${key}":${value}`) }, { weight: 1, arbitrary: fc.constant(null) })
 const extraField = fc.tuple(
-  fc.constantFrom('type', 'player', 'index', 'value', 'frame', 'count', 'timestamp', 'x', '__proto__', 't', 'p', 'f', 's', 'pad'),
+  fc.constantFrom('type', 'player', 'index', 'value', 'frame', 'count', 'timestamp', 'state', 'x', '__proto__', 't', 'p', 'f', 's', 'pad'),
   anyToken
 ).map(([key, value]) => `"${key}":${value}`)
 
@@ -205,12 +223,19 @@ function jsonShape (seat: number | null): fc.Arbitrary<string> {
     field('p', seatToken(seat)), field('k', indexToken), field('v', valueToken)
   )
   const familyC = fc.tuple(field('player', seatToken(seat)), field('index', indexToken), field('value', valueToken), field('frame', frameToken, 1))
+  // Generation 1's default: the whole controller, 30 values, in every message
+  // (mostly 0 and 1, so that whole snapshots are often valid).
+  const snapshotValue = fc.oneof({ weight: 150, arbitrary: fc.constantFrom('0', '1') }, { weight: 1, arbitrary: valueToken })
+  const stateToken = fc.oneof(
+    { weight: 6, arbitrary: fc.constant(30) }, { weight: 2, arbitrary: fc.integer({ min: 0, max: 32 }) }
+  ).chain((length) => fc.array(snapshotValue, { minLength: length, maxLength: length })).map((values) => `[${values.join(',')}]`)
+  const snapshot = fc.tuple(field('player', seatToken(seat)), field('state', fc.oneof({ weight: 10, arbitrary: stateToken }, { weight: 1, arbitrary: anyToken })))
   const ping = fc.tuple(
     field('type', fc.oneof({ weight: 8, arbitrary: fc.constant('"ping"') }, { weight: 1, arbitrary: anyToken })),
     field('count', numberToken, 3), field('timestamp', numberToken, 3)
   )
   return fc.tuple(
-    fc.oneof(familyB, familyC, ping),
+    fc.oneof(familyB, familyC, snapshot, ping),
     fc.oneof({ weight: 3, arbitrary: fc.constant([] as string[]) }, { weight: 1, arbitrary: fc.array(extraField, { maxLength: 3 }) }),
     fc.boolean()
   ).map(([fields, extras, space]) => objectText(fields as Array<string | null>, extras, space))
@@ -294,7 +319,7 @@ t.test('no decoder throws on any bytes or string, 4 KiB and beyond included', as
   }), { numRuns: 50 })
   fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 5000 }), fc.boolean(), (text, isBinary) => {
     const result = decodeInput(text, isBinary, true)
-    return typeof result === 'string' || result.kind === 'input' || result.kind === 'ping'
+    return typeof result === 'string' || result.kind === 'input' || result.kind === 'ping' || result.kind === 'snapshot'
   }), { numRuns: 300 })
 })
 
@@ -311,7 +336,8 @@ t.test('structured near-valid messages: accepted exactly when every rule holds',
   const accepted = stats.accepted - before.accepted
   const stale = stats.stale - before.stale
   const invalid = stats.invalid - before.invalid
-  t.ok(accepted > 300 && stale > 0 && invalid > 300, `the generators reach every outcome (accepted ${accepted}, stale ${stale}, invalid ${invalid})`)
+  const snapshots = stats.snapshots - before.snapshots
+  t.ok(accepted > 300 && snapshots > 30 && stale > 0 && invalid > 300, `the generators reach every outcome (accepted ${accepted}, of which snapshots ${snapshots}, stale ${stale}, invalid ${invalid})`)
 })
 
 t.test('frame ordering: dense frame numbers hit the window edges', async (t) => {

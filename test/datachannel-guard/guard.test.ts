@@ -27,21 +27,87 @@ t.test('family B binds the seat on p, never on s (real clients send s: 0)', asyn
   t.equal(reason(g.check(B(1, 8, 1), true, 0)), 'wrong_seat')
 })
 
-t.test('family C binds the seat on player; text only on a protocol "json" producer', async (t) => {
-  const g = guard({ seat: 0, protocol: 'json', label: 'ejs-inputs' })
-  t.equal(reason(g.check(C(0, 3, 1), false, 0)), 'ok')
-  t.equal(reason(g.check(C(1, 3, 1), false, 0)), 'wrong_seat')
+t.test('family C: the sender\'s seat is written into player; text only on a protocol "json" producer', async (t) => {
+  const g = guard({ seat: 2, protocol: 'json', label: 'ejs-inputs' })
+  t.equal(reason(g.check(C(2, 3, 1), false, 0)), 'ok')
+  // Generation 1 never learns its seat and sends its preferred player (0 by default).
+  const other = g.check(C(0, 3, 1), false, 0)
+  t.same(other.ok && [other.frame.player, other.frame.index, other.frame.value], [2, 3, 1], 'bound to the seat, not refused')
+  t.equal(g.invalid.total, 0, 'no strike')
+  const refusing = guard({ seat: 2, protocol: 'json', config: guardConfig({ familyCPlayer: 'refuse' }) })
+  t.equal(reason(refusing.check(C(0, 3, 1), false, 0)), 'wrong_seat', 'familyCPlayer: "refuse"')
+  t.equal(reason(guard({ seat: null, protocol: 'json' }).check(C(0, 3, 1), false, 0)), 'spectator', 'a spectator gets no seat written in')
+  t.equal(reason(guard({ seat: 2 }).check(B(0, 3, 1), true, 0)), 'wrong_seat', 'family B clients know their seat: still refused')
   const binaryOnly = guard({ seat: 0, protocol: '' })
   t.equal(reason(binaryOnly.check(C(0, 3, 1), false, 0)), 'not_binary')
   t.equal(reason(binaryOnly.check(Buffer.from(C(0, 3, 1)), false, 0)), 'not_binary', 'text PPID with bytes')
   t.equal(reason(binaryOnly.check(Buffer.from(C(0, 3, 1)), true, 0)), 'ok', 'the same JSON sent as binary')
 })
 
+t.test('family C snapshots (generation 1\'s default): every input checked, bound to the seat', async (t) => {
+  const g = guard({ seat: 1, protocol: 'json', label: 'ejs-inputs' })
+  const state = new Array(30).fill(0)
+  state[0] = 1
+  state[17] = 16383.5
+  const result = g.check(JSON.stringify({ player: 0, state }), false, 0)
+  t.ok(result.ok)
+  if (result.ok) {
+    t.same([result.frame.kind, result.frame.player], ['snapshot', 1], 'player 0 (the default) bound to seat 1')
+    t.equal(result.frame.state?.[17], 16383, 'analog values truncated like single inputs')
+    t.equal(result.frame.state?.length, 30)
+  }
+  // A fresh guard each: six refusals would cut one sender off.
+  const check = (message: Record<string, unknown>): string => reason(guard({ seat: 1, protocol: 'json' }).check(JSON.stringify(message), false, 0))
+  const bad = (values: unknown[], extra: Record<string, unknown> = {}): string => check({ player: 1, state: values, ...extra })
+  t.equal(bad([0, 2]), 'out_of_range', 'a digital input at 2')
+  t.equal(bad([0, 0, '1']), 'malformed', 'numbers only')
+  t.equal(bad([]), 'malformed', 'empty')
+  t.equal(bad(new Array(31).fill(0)), 'malformed', 'more inputs than a host reads')
+  t.equal(bad([1], { index: 3, value: 1 }), 'malformed', 'a snapshot and a single input in one message')
+  t.equal(check({ state: [1] }), 'malformed', 'no player')
+  t.equal(check({ player: 9, state: [1] }), 'out_of_range')
+  const narrow = guard({ seat: 1, protocol: 'json', config: guardConfig({ indexRange: { min: 0, max: 15 } }) })
+  const withHotkeyOff = new Array(30).fill(0)
+  t.equal(reason(narrow.check(JSON.stringify({ player: 1, state: withHotkeyOff }), false, 0)), 'ok', 'inputs outside indexRange may be 0')
+  withHotkeyOff[24] = 1
+  t.equal(reason(narrow.check(JSON.stringify({ player: 1, state: withHotkeyOff }), false, 0)), 'out_of_range', 'and nothing else')
+  t.equal(reason(guard({ seat: null, protocol: 'json' }).check(JSON.stringify({ player: 0, state: [1] }), false, 0)), 'spectator')
+})
+
+t.test('after a seat change, the previous seat is stale for seatChangeGraceMs: dropped without a strike', async (t) => {
+  const g = guard({ seat: 1 })
+  g.rebind(2, 1000)
+  for (let i = 0; i < 50; i++) t.equal(reason(g.check(B(1, 0, 1), true, 1000 + i * 10)), 'stale_seat')
+  t.equal(g.invalid.total, 0, 'fifty in-flight inputs of the old seat: no strike')
+  t.notOk(g.cutOff)
+  t.equal(reason(g.check(B(2, 0, 1), true, 1600)), 'ok', 'the new seat is accepted at once')
+  t.equal(reason(g.check(B(3, 0, 1), true, 1600)), 'wrong_seat', 'any other seat is still wrong')
+  t.equal(reason(g.check(B(1, 0, 1), true, 3001)), 'wrong_seat', 'after 2 s the old seat is wrong too')
+  g.rebind(2, 4000)
+  t.equal(reason(g.check(B(1, 0, 1), true, 4000)), 'wrong_seat', 'rebinding to the same seat is no change')
+})
+
+t.test('invalid strikes are forgiven one a minute; a burst still cuts off, and a cut-off stays', async (t) => {
+  const g = guard()
+  const junk = Buffer.from('nope')
+  for (let round = 0; round < 4; round++) {
+    for (let i = 0; i < 5; i++) t.equal(reason(g.check(junk, true, round * 300_000 + i)), 'malformed')
+    t.notOk(g.cutOff, `five slips in round ${round + 1}, forgiven before the next`)
+  }
+  t.equal(g.invalid.total, 20, 'every strike is still counted for metrics')
+  t.equal(g.invalid.standing(1_200_000), 0)
+  for (let i = 0; i < 5; i++) g.check(junk, true, 1_200_000)
+  t.equal(g.invalid.standing(1_200_000 + 60_000), 4, 'one forgiven after a minute')
+  for (let i = 0; i < 2; i++) g.check(junk, true, 1_200_000 + 60_000)
+  t.ok(g.cutOff, 'six standing: cut off')
+  t.equal(reason(g.check(B(1, 0, 1), true, 10_000_000)), 'cut_off', 'waiting does not undo a cut-off')
+})
+
 t.test('the accepted frame is the decoded message', async (t) => {
   const g = guard()
   const result = g.check(B(1, 16, 20000.5, 40), true, 0)
   t.ok(result.ok)
-  if (result.ok) t.same(result.frame, { format: 'family-b', kind: 'input', player: 1, index: 16, value: 20000, frame: 40, seq: undefined, timestamp: undefined, slot: 0 })
+  if (result.ok) t.same(result.frame, { format: 'family-b', kind: 'input', player: 1, index: 16, value: 20000, frame: 40, seq: undefined, timestamp: undefined, slot: 0, state: undefined })
   const compact = g.check(encodeCompact({ kind: 'input', player: 1, index: 3, value: 1, frame: 41, seq: undefined, timestamp: undefined }), true, 0)
   t.ok(compact.ok && compact.frame.format === 'compact' && compact.frame.frame === 41)
 })
@@ -182,12 +248,13 @@ t.test('counters by reason, per guard and aggregated through an injected tally',
 t.test('rebind: a slot change moves the binding and resets the window', async (t) => {
   const g = guard()
   t.equal(reason(g.check(B(1, 0, 1, 1000), true, 0)), 'ok')
-  g.rebind(3)
+  g.rebind(3, 0)
   t.equal(g.seat, 3)
-  t.equal(reason(g.check(B(1, 0, 1, 1001), true, 0)), 'wrong_seat')
-  t.equal(reason(g.check(B(3, 0, 1, 5), true, 0)), 'ok', 'window reset with the new seat')
-  g.rebind(null)
-  t.equal(reason(g.check(B(3, 0, 1, 6), true, 0)), 'spectator')
+  t.equal(reason(g.check(B(1, 0, 1, 1001), true, 0)), 'stale_seat', 'in flight from the old seat')
+  t.equal(reason(g.check(B(1, 0, 1, 1001), true, 5000)), 'wrong_seat')
+  t.equal(reason(g.check(B(3, 0, 1, 5), true, 5000)), 'ok', 'window reset with the new seat')
+  g.rebind(null, 5000)
+  t.equal(reason(g.check(B(3, 0, 1, 6), true, 8000)), 'spectator')
 })
 
 t.test('message size cap is configurable', async (t) => {
