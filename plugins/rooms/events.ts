@@ -169,9 +169,7 @@ export function defineRoomEvents (signaling: SignalingApi, rooms: RoomService, o
     schema: JoinInfoPayload,
     handler: (payload, connection) => {
       const { room, member } = rooms.requireBinding(connection)
-      const hostRom = room.metadata.rom_hash ?? room.metadata.romHash
-      const romOk = typeof hostRom !== 'string' || typeof payload.romHash !== 'string' || hostRom === payload.romHash
-      member.validation = romOk ? { status: 'ok', reason: '' } : { status: 'mismatch', reason: 'rom_hash' }
+      member.validation = validateJoinInfo(room.metadata, payload)
       rooms.broadcast(room, 'player-validation-updated', { playerId: member.userid, validationStatus: member.validation.status, validationReason: member.validation.reason })
       return null
     }
@@ -196,4 +194,30 @@ export function defineRoomEvents (signaling: SignalingApi, rooms: RoomService, o
   })
 
   signaling.onDisconnect((connection, reason) => rooms.disconnected(connection, reason === CLIENT_LEFT))
+}
+
+const text = (value: unknown): string | undefined => typeof value === 'string' && value !== '' ? value : undefined
+
+/**
+ * A player's join-info against what the host published (its open-room
+ * `extra` and metadata updates), in the statuses and wording of
+ * romm-sfu-server, which EmulatorJS-SFU shows as the reason of a red mark.
+ * Only what both sides state is compared. The host's emulator may be named
+ * by any of the fields EmulatorJS-SFU fills (`core_type`, `coreId`, `core`,
+ * `system`): the guest's `emulatorId` must be one of them.
+ */
+export function validateJoinInfo (host: Record<string, unknown>, info: { romHash?: string | null, emulatorId?: string | null, emulatorVersion?: string | null }): { status: string, reason: string } {
+  const hostRom = text(host.rom_hash) ?? text(host.romHash)
+  if (hostRom !== undefined && typeof info.romHash === 'string' && info.romHash !== hostRom) {
+    return { status: 'rom_mismatch', reason: `ROM mismatch: host is using ${text(host.romName) ?? text(host.rom_name) ?? 'another ROM'}` }
+  }
+  const hostEmulators = [host.core_type, host.coreId, host.core, host.system].map(text).filter((name) => name !== undefined)
+  if (hostEmulators.length > 0 && typeof info.emulatorId === 'string' && !hostEmulators.includes(info.emulatorId)) {
+    return { status: 'emulator_mismatch', reason: `Emulator mismatch: host is using ${hostEmulators[0]}` }
+  }
+  const hostVersion = text(host.coreVersion) ?? text(host.core_version)
+  if (hostVersion !== undefined && typeof info.emulatorVersion === 'string' && info.emulatorVersion !== hostVersion) {
+    return { status: 'version_mismatch', reason: `Core version mismatch: host is using ${hostVersion}` }
+  }
+  return { status: 'ok', reason: '' }
 }

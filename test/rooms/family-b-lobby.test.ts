@@ -8,6 +8,7 @@ import { TOKEN_AUTH, roomsSnapshot, startNetplay, type NetplayServer } from '../
 import { ioClient, settle, type IoClient } from '../helpers/netplay-clients.ts'
 import { captureLogs } from '../helpers/logs.ts'
 import { hostRoom, joinAs, player, sfuExtra, withTokens, type Users } from '../helpers/family-b.ts'
+import { validateJoinInfo } from '../../plugins/rooms/events.ts'
 
 async function listHeaders (server: NetplayServer): Promise<Record<string, string>> {
   return { authorization: `Bearer ${await server.token('lister')}` }
@@ -238,7 +239,7 @@ t.test('metadata stays bounded however many updates a client sends', async (t) =
   t.ok(Object.keys(room?.members.get(bob.userid)?.extra ?? {}).length <= 40, 'a player\'s metadata (sent to everyone in every users-updated) holds at most 40 client keys')
 })
 
-t.test('join-info: the ROM hash is checked against the host\'s and the result goes to the whole lobby', async (t) => {
+t.test('join-info: ROM, emulator and core version are checked against the host\'s and the result goes to the whole lobby', async (t) => {
   const server = await startNetplay(t, withTokens())
   const alice = await hostRoom(server, 'alice', 'Checks', { extra: LOBBY })
   // Guests that send no ROM in `extra` are admitted; join-info is where they say it.
@@ -254,13 +255,13 @@ t.test('join-info: the ROM hash is checked against the host\'s and the result go
   }
   t.strictSame(await carol.client.ack('join-info', { roomName: 'Checks', romHash: 'rom-other', emulatorId: 'snes9x', emulatorVersion: '1.62' }), [null, null])
   for (const member of everyone) {
-    t.strictSame(await member.client.inbox.take('player-validation-updated'), { playerId: carol.userid, validationStatus: 'mismatch', validationReason: 'rom_hash' }, `${member.sub} hears carol does not`)
+    t.strictSame(await member.client.inbox.take('player-validation-updated'), { playerId: carol.userid, validationStatus: 'rom_mismatch', validationReason: 'ROM mismatch: host is using another ROM' }, `${member.sub} hears carol does not`)
   }
 
   const [stateErr, state] = await alice.client.ack('request-room-state', { roomName: 'Checks' }) as [unknown, Record<string, any>]
   t.equal(stateErr, null)
   t.strictSame(state.lobby_state.players[bob.userid], { ready: false, player_slot: 1, validation: { status: 'ok', reason: '' } })
-  t.strictSame(state.lobby_state.players[carol.userid], { ready: false, player_slot: 2, validation: { status: 'mismatch', reason: 'rom_hash' } })
+  t.strictSame(state.lobby_state.players[carol.userid], { ready: false, player_slot: 2, validation: { status: 'rom_mismatch', reason: 'ROM mismatch: host is using another ROM' } })
   t.equal(state.lobby_state.players[alice.userid].validation, null, 'no validation until a player sends join-info')
   t.equal(room?.members.get(carol.userid)?.slot, 2, 'a mismatch is reported, not enforced: the seat stays')
 
@@ -273,9 +274,24 @@ t.test('join-info: the ROM hash is checked against the host\'s and the result go
   t.equal((await bob.client.ack('join-info', { roomName: 'Checks', romHash: null }))[0], null)
   t.strictSame(await alice.client.inbox.take('player-validation-updated'), { playerId: bob.userid, validationStatus: 'ok', validationReason: '' })
 
+  // The same ROM on another emulator, or another version of the host's core.
+  t.equal((await bob.client.ack('join-info', { roomName: 'Checks', romHash: 'rom-abc', emulatorId: 'bsnes' }))[0], null)
+  t.strictSame(await alice.client.inbox.take('player-validation-updated'), { playerId: bob.userid, validationStatus: 'emulator_mismatch', validationReason: 'Emulator mismatch: host is using snes9x' })
+  t.equal((await alice.client.ack('update-room-metadata', { roomName: 'Checks', metadata: { coreVersion: '1.62' } }))[0], null)
+  t.equal((await bob.client.ack('join-info', { roomName: 'Checks', romHash: 'rom-abc', emulatorId: 'snes9x', emulatorVersion: '1.60' }))[0], null)
+  t.strictSame(await alice.client.inbox.take('player-validation-updated'), { playerId: bob.userid, validationStatus: 'version_mismatch', validationReason: 'Core version mismatch: host is using 1.62' })
+
   t.strictSame(await outsider.client.ack('join-info', { roomName: 'Checks', romHash: 'rom-abc' }), ['not in room'])
   await settle()
-  t.equal(alice.client.inbox.count('player-validation-updated'), 4, 'a refused join-info is not broadcast')
+  t.equal(alice.client.inbox.count('player-validation-updated'), 6, 'a refused join-info is not broadcast')
+})
+
+t.test('join-info: the host\'s emulator may be named by any field EmulatorJS-SFU fills', async (t) => {
+  const host = { rom_hash: 'r', core: 'snes9x', system: 'snes', coreVersion: '1.62', romName: 'Chrono Trigger' }
+  t.strictSame(validateJoinInfo(host, { romHash: 'r', emulatorId: 'snes', emulatorVersion: '1.62' }), { status: 'ok', reason: '' }, 'system')
+  t.strictSame(validateJoinInfo(host, { romHash: 'r', emulatorId: 'snes9x' }), { status: 'ok', reason: '' }, 'core; no version: not compared')
+  t.strictSame(validateJoinInfo(host, { romHash: 'x' }), { status: 'rom_mismatch', reason: 'ROM mismatch: host is using Chrono Trigger' })
+  t.strictSame(validateJoinInfo({}, { romHash: 'x', emulatorId: 'y', emulatorVersion: 'z' }), { status: 'ok', reason: '' }, 'a host that says nothing: nothing to compare')
 })
 
 t.test('delay_sync: another emulator core is refused with delay_sync_requirements_not_met and changes nothing', async (t) => {
