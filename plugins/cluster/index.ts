@@ -67,6 +67,7 @@ async function cluster (app: FastifyInstance, input: ClusterOptionsInput): Promi
       return node === null ? 'full' : { nodeId: node.nodeId, url: node.url }
     },
     remoteRooms: () => registry.remoteRooms(),
+    onRemoteChange: (listener) => registry.onRoomsChanged(listener),
     publish: (room) => registry.publishRoom(room.key, room.summary()),
     remove: (room) => registry.removeRoom(room.key),
     close: () => {}

@@ -120,6 +120,7 @@ export class ClusterRegistry {
   #lastWarnMs = 0
   /** Heartbeats that reached Redis (observability, tests). */
   heartbeats = 0
+  readonly #onRoomsChanged: Array<() => void> = []
 
   constructor (redis: Redis, subscriber: Redis, options: ClusterRegistryOptions, local: LocalNode, log: FastifyBaseLogger) {
     for (const [name, lua, keys] of [['netplayHeartbeat', HEARTBEAT, 3], ['netplayClaim', CLAIM, 1], ['netplayRelease', RELEASE, 1]] as const) {
@@ -236,6 +237,9 @@ export class ClusterRegistry {
     })
   }
 
+  /** Runs `listener` after another node's rooms changed (a room event or a node gone). */
+  onRoomsChanged (listener: () => void): void { this.#onRoomsChanged.push(listener) }
+
   #onEvent (message: string): void {
     let event: RegistryEvent
     try { event = JSON.parse(message) as RegistryEvent } catch { return }
@@ -243,11 +247,12 @@ export class ClusterRegistry {
     const node = this.#nodes.get(event.nodeId)
     if (event.op === 'node-down') {
       this.#nodes.delete(event.nodeId)
-      return
+    } else {
+      if (node?.rooms == null) return // loaded on the next heartbeat
+      if (event.op === 'upsert') node.rooms.set(event.key, event.summary)
+      else node.rooms.delete(event.key)
     }
-    if (node?.rooms == null) return // loaded on the next heartbeat
-    if (event.op === 'upsert') node.rooms.set(event.key, event.summary)
-    else node.rooms.delete(event.key)
+    for (const listener of this.#onRoomsChanged) listener()
   }
 
   #live (): RemoteNode[] {

@@ -2,11 +2,12 @@
 import { serialized } from '../../lib/serialized.ts'
 import { CLIENT_LEFT, OutgoingEvent, type SignalingApi } from '../signaling/index.ts'
 import { alreadyHaveSlot, roomError } from './errors.ts'
+import type { RoomListFeed } from './list-feed.ts'
 import { SPECTATOR_SLOT, mergeClientFields } from './room.ts'
 import type { RoomService } from './service.ts'
 import {
   ChatPayload, DataMessagePayload, JoinInfoPayload, JoinRoomPayload, LeaveRoomPayload, MetadataPayload,
-  OpenRoomPayload, PlayerSlotPayload, ReadyAtFramePayload, RoomNamePayload, SignalPayload, ToggleReadyPayload
+  OpenRoomPayload, PlayerSlotPayload, ReadyAtFramePayload, RoomListRequest, RoomNamePayload, SignalPayload, ToggleReadyPayload
 } from './schema.ts'
 import type { RoomsOptions } from './schema.ts'
 
@@ -17,7 +18,7 @@ function jsonBytes (value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value))
 }
 
-export function defineRoomEvents (signaling: SignalingApi, rooms: RoomService, options: RoomsOptions): void {
+export function defineRoomEvents (signaling: SignalingApi, rooms: RoomService, options: RoomsOptions, listFeed: RoomListFeed): void {
   signaling.define({ name: 'open-room', schema: OpenRoomPayload, handler: (payload, connection) => rooms.open(connection, payload) })
 
   signaling.define({ name: 'join-room', schema: JoinRoomPayload, handler: (payload, connection) => rooms.join(connection, payload) })
@@ -27,6 +28,17 @@ export function defineRoomEvents (signaling: SignalingApi, rooms: RoomService, o
     schema: LeaveRoomPayload,
     handler: (_payload, connection) => {
       rooms.leave(connection)
+      return null
+    }
+  })
+
+  // EmulatorJS-SFU's lobby table: the list now (rooms-updated), then its changes while connected.
+  signaling.define({
+    name: 'request-room-list',
+    schema: RoomListRequest,
+    handler: (payload, connection) => {
+      const text = (value: unknown): string | undefined => typeof value === 'string' || typeof value === 'number' ? String(value) : undefined
+      listFeed.subscribe(connection, { domain: text(payload.domain), gameId: text(payload.game_id) })
       return null
     }
   })
@@ -193,7 +205,10 @@ export function defineRoomEvents (signaling: SignalingApi, rooms: RoomService, o
     }
   })
 
-  signaling.onDisconnect((connection, reason) => rooms.disconnected(connection, reason === CLIENT_LEFT))
+  signaling.onDisconnect((connection, reason) => {
+    listFeed.unsubscribe(connection.id)
+    rooms.disconnected(connection, reason === CLIENT_LEFT)
+  })
 }
 
 const text = (value: unknown): string | undefined => typeof value === 'string' && value !== '' ? value : undefined

@@ -7,6 +7,7 @@ import { PACKAGE, netplayNamespace } from '../../lib/netplay.ts'
 import { optionsParser } from '../../lib/options.ts'
 import { redisForStore } from '../../lib/redis.ts'
 import { defineRoomEvents } from './events.ts'
+import { RoomListFeed } from './list-feed.ts'
 import { registerRoomRoutes } from './http.ts'
 import { RedisRoomRegistry, noRegistry, type RoomDirectory } from './registry.ts'
 import type { Member, Room } from './room.ts'
@@ -43,13 +44,16 @@ async function rooms (app: FastifyInstance, input: RoomsOptionsInput): Promise<v
     ? noRegistry
     : new RedisRoomRegistry(redis, { prefix: options.registryKeyPrefix, ttlMs: options.registryTtlMs, nodeId, url: options.publicUrl }, app.log)
   const service = new RoomService(options, app.netplay.signaling, registry, app.log)
-  defineRoomEvents(app.netplay.signaling, service, options)
+  const listFeed = new RoomListFeed(service, app.netplay.signaling, options.listPushIntervalMs)
+  service.onListChanged(() => listFeed.changed())
+  defineRoomEvents(app.netplay.signaling, service, options, listFeed)
   await registerRoomRoutes(app, service, options, { nodeId })
 
   const sweeper = setInterval(() => service.sweep(), options.sweepIntervalMs)
   sweeper.unref()
   app.addHook('onClose', async () => {
     clearInterval(sweeper)
+    listFeed.close()
     service.closeAll()
     registry.close()
   })

@@ -30,6 +30,8 @@ export interface RoomDirectory extends RoomRegistry {
   placeElsewhere (): NodeRef | 'full' | null
   /** Summaries (`Room.summary()`) of the rooms of other live nodes. */
   remoteRooms (): Iterable<[string, Record<string, unknown>]>
+  /** Runs `listener` whenever another node's rooms change. */
+  onRemoteChange (listener: () => void): void
 }
 
 export const singleNode: RoomDirectory = {
@@ -37,7 +39,8 @@ export const singleNode: RoomDirectory = {
   claim: async () => true,
   locate: async () => null,
   placeElsewhere: () => null,
-  remoteRooms: () => []
+  remoteRooms: () => [],
+  onRemoteChange: () => {}
 }
 
 export class RedisRoomRegistry implements RoomRegistry {

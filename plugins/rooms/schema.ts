@@ -14,6 +14,7 @@ export const RoomsOptions = Type.Object({
   emptyRoomTtlMs: Ms(60_000, 'How long a room nobody has joined (HTTP /create) lives.'),
   sweepIntervalMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000 }),
   chatHistory: Type.Integer({ minimum: 0, maximum: 1000, default: 100 }),
+  listPushIntervalMs: Type.Integer({ minimum: 0, maximum: 60_000, default: 250, description: 'Room-list changes are pushed (rooms-updated) to the connections that asked (request-room-list) at most this often.' }),
   maxDataMessageBytes: Type.Integer({ minimum: 256, maximum: 1_048_576, default: 16 * 1024, description: 'Largest relayed data-message / webrtc-signal (JSON bytes).' }),
   nodeId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
   publicUrl: Type.Optional(Type.String({ pattern: '^https?://', description: 'URL clients use to reach this node (GET /resolve).' })),
@@ -103,6 +104,11 @@ export const ListQuery = Type.Object({
   domain: Type.Optional(Type.String({ maxLength: 256 })),
   game_id: Type.Optional(Type.String({ maxLength: 64 })),
   token: Type.Optional(Type.String())
+})
+
+export const RoomListRequest = Type.Object({
+  domain: Type.Optional(Type.Union([Type.String({ maxLength: 256 }), Type.Null()])),
+  game_id: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Integer(), Type.Null()]))
 })
 
 export const ResolveQuery = Type.Object({ room: Type.Optional(Type.String({ maxLength: 128 })), room_name: Type.Optional(Type.String({ maxLength: 128 })) })

@@ -44,6 +44,7 @@ export class RoomService {
   #directory: RoomDirectory = singleNode
   readonly #onRoomClosed: RoomClosedListener[] = []
   readonly #onMemberRemoved: MemberRemovedListener[] = []
+  readonly #onListChanged: Array<() => void> = []
 
   constructor (options: RoomsOptions, signaling: SignalingApi, registry: RoomRegistry, log: FastifyBaseLogger) {
     this.#options = options
@@ -58,16 +59,26 @@ export class RoomService {
   setDirectory (directory: RoomDirectory): void {
     if (this.#directory !== singleNode) throw new Error('a room directory is already installed')
     this.#directory = directory
+    directory.onRemoteChange(this.#listChanged)
+  }
+
+  /** Runs whenever what /list shows may have changed (here or, in a cluster, on another node). */
+  onListChanged (listener: () => void): void { this.#onListChanged.push(listener) }
+
+  #listChanged = (): void => {
+    for (const listener of this.#onListChanged) listener()
   }
 
   #published (room: Room): void {
     this.#registry.publish(room)
     this.#directory.publish(room)
+    this.#listChanged()
   }
 
   #removed (room: Room): void {
     this.#registry.remove(room)
     this.#directory.remove(room)
+    this.#listChanged()
   }
 
   /**

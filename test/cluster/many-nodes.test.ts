@@ -39,6 +39,18 @@ t.test('a room opened on node 1 is listed, the same, by nodes 2 and 3, and filte
   await waitFor('node 3 to see two players', async () => (await listOf(node3, lister))['Kart Night']?.current === 2, 2000)
 })
 
+t.test('request-room-list on node 2 follows rooms opened and closed on node 1 (rooms-updated)', async (t) => {
+  const lobby = await connectTo(t, node2.url, { token: romm.read('lobby') })
+  t.strictSame(await lobby.ack('request-room-list', { game_id: 11 }), [null, null])
+  t.strictSame(await lobby.inbox.take('rooms-updated'), [], 'nothing for game 11 yet')
+  const dave = await connectTo(t, node1.url, { token: romm.read('dave') })
+  await hostRoom(dave, 'Remote Rally', { game_id: 11 })
+  const listed = await lobby.inbox.take<Array<Record<string, unknown>>>('rooms-updated', (list) => list.length === 1, 3000)
+  t.match(listed[0], { id: 'Remote Rally', name: 'Remote Rally', current: 1 }, 'pushed by node 2 for a node 1 room')
+  t.strictSame(await dave.ack('leave-room', { roomName: 'Remote Rally' }), [null, null])
+  t.strictSame(await lobby.inbox.take('rooms-updated', (list) => list.length === 0, 3000), [], 'and its closing')
+})
+
 t.test('join-room on the wrong node: room-redirect event and { redirect, room_name, nodeId } ack, then the join on node 1 works', async (t) => {
   const alice = await connectTo(t, node1.url, { token: romm.read('alice-r') })
   await hostRoom(alice, 'Redirect Me')
