@@ -29,6 +29,8 @@ interface Case {
   protocol: string
   isBinary: boolean
   messages: Array<Buffer | string>
+  /** Family C: also re-encode each accepted message, as the SFU relay forwards it (seat written in). */
+  reencode?: boolean
 }
 
 function sample (i: number): { index: number, value: number, frame: number } {
@@ -61,6 +63,21 @@ const cases: Case[] = [
     })
   },
   {
+    // Generation 1's default: the whole controller in every message, naming player 0, forwarded as the seat.
+    name: 'family C snapshot, fwd',
+    protocol: 'json',
+    isBinary: false,
+    reencode: true,
+    messages: pool((i) => {
+      const state = new Array<number>(30).fill(0)
+      for (let k = 0; k < 4; k++) {
+        const { index, value } = sample(i + k * 7)
+        state[index] = value
+      }
+      return JSON.stringify({ player: 0, state })
+    })
+  },
+  {
     name: 'compact binary',
     protocol: '',
     isBinary: true,
@@ -75,7 +92,8 @@ interface Figure { name: string, perSecond: number, nsPerMessage: number, accept
 
 function run (test: Case, seconds: number): Figure {
   const guard = new InputGuard({ seat: SEAT, userid: 'bench', protocol: test.protocol, label: 'netplay-input', config })
-  const { messages, isBinary } = test
+  const { messages, isBinary, reencode = false } = test
+  let forwardedBytes = 0
   let accepted = 0
   let refused = 0
   let done = 0
@@ -89,6 +107,7 @@ function run (test: Case, seconds: number): Figure {
         const result = guard.check(messages[i] as Buffer | string, isBinary, 0)
         if (result.ok) {
           accepted++
+          if (reencode) forwardedBytes += encodeFamilyC(result.frame).length
           guard.release()
         } else {
           refused++
@@ -100,6 +119,7 @@ function run (test: Case, seconds: number): Figure {
     now = performance.now()
   }
   const elapsed = (now - start) / 1000
+  if (reencode && forwardedBytes === 0) throw new Error('nothing re-encoded')
   return { name: test.name, perSecond: done / elapsed, nsPerMessage: (elapsed * 1e9) / done, accepted, refused }
 }
 
