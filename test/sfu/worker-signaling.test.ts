@@ -5,50 +5,8 @@
 // flowing for real are in browser.test.ts.
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { startNetplay, TOKEN_AUTH, type NetplayServer } from '../helpers/netplay-server.ts'
-import { ioClient, sfuExtra, type IoClient } from '../helpers/netplay-clients.ts'
-import { needsWorker, workerBinary } from '../helpers/mediasoup.ts'
-
-const VP8 = (ssrc: number) => ({
-  codecs: [{ mimeType: 'video/VP8', payloadType: 96, clockRate: 90000, parameters: {}, rtcpFeedback: [] }],
-  encodings: [{ ssrc }],
-  headerExtensions: [],
-  rtcp: { cname: `cname-${ssrc}`, reducedSize: true }
-})
-const OPUS = (ssrc: number) => ({
-  codecs: [{ mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2, parameters: {}, rtcpFeedback: [] }],
-  encodings: [{ ssrc }],
-  headerExtensions: [],
-  rtcp: { cname: `cname-${ssrc}`, reducedSize: true }
-})
-const SCTP = (streamId: number) => ({ streamId, ordered: false, maxPacketLifeTime: 3000 })
-
-async function sfuServer (t: Parameters<typeof startNetplay>[0], sfu: Record<string, unknown> = {}, reconnectGraceMs = 0): Promise<NetplayServer> {
-  return await startNetplay(t, {
-    auth: TOKEN_AUTH,
-    rooms: { reconnectGraceMs },
-    sfu: { workerBin: workerBinary() as string, workers: 1, port: 0, listenIp: '127.0.0.1', ...sfu }
-  })
-}
-
-/** Connects `sub`, and opens (owner) or joins room `room` as a family B client. */
-async function member (server: NetplayServer, sub: string, room: string, over: Record<string, unknown> = {}): Promise<IoClient> {
-  const client = server.track(await ioClient(server, { token: await server.token(sub, sub), transports: ['websocket'] }))
-  if (over.open === true) {
-    const opened = await client.call('open-room', { extra: sfuExtra(room, { spectator_mode: 1 }), maxPlayers: 4 })
-    if (opened.err !== null) throw new Error(`open-room: ${JSON.stringify(opened.err)}`)
-  }
-  const extra = sfuExtra(room, { player_slot: over.open === true ? 0 : -1, ...(over.spectator === true ? { player_slot: 8, is_spectator: true } : {}) })
-  const joined = await client.call('join-room', { extra })
-  if (joined.err !== null) throw new Error(`join-room: ${JSON.stringify(joined.err)}`)
-  return client
-}
-
-async function ok (client: IoClient, event: string, payload: unknown = {}): Promise<any> {
-  const { err, data } = await client.call(event, payload)
-  if (err !== null && err !== undefined) throw new Error(`${event}: ${JSON.stringify(err)}`)
-  return data
-}
+import { ioClient } from '../helpers/netplay-clients.ts'
+import { OPUS, SCTP, VP8, member, needsWorker, ok, sfuServer, workerBinary, workerPids } from '../helpers/mediasoup.ts'
 
 t.test('with a real mediasoup worker', needsWorker(), async (t) => {
   t.test('family B ack shapes: available, capabilities, transports, produce, consume', async (t) => {
@@ -218,7 +176,7 @@ t.test('with a real mediasoup worker', needsWorker(), async (t) => {
   })
 
   t.test('a reconnect keeps the stream until the new socket builds its transports', async (t) => {
-    const server = await sfuServer(t, {}, 30_000)
+    const server = await sfuServer(t, {}, { reconnectGraceMs: 30_000 })
     const host = await member(server, 'host', 'blip', { open: true })
     const guest = await member(server, 'guest', 'blip')
     const caps = await ok(host, 'sfu-get-router-rtp-capabilities')
@@ -294,19 +252,3 @@ t.test('with a real mediasoup worker', needsWorker(), async (t) => {
     for (const pid of pids) t.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, `worker ${pid} exited`)
   })
 })
-
-/** PIDs of this process's mediasoup-worker children. */
-async function workerPids (): Promise<number[]> {
-  const { readdir, readFile } = await import('node:fs/promises')
-  const pids: number[] = []
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      const stat = await readFile(`/proc/${entry}/stat`, 'utf8')
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
-      if (Number(fields[1]) === process.pid && comm.startsWith('mediasoup-work')) pids.push(Number(entry))
-    } catch {}
-  }
-  return pids
-}
