@@ -39,6 +39,15 @@ export function deliveryOf (params: ms.SctpStreamParameters | undefined): DataDe
   }
 }
 
+/**
+ * Of the consumers in `held` that read one producer (`reads`), those past
+ * the newest `keep`, oldest first: a Map iterates in insertion order.
+ */
+export function oldestBeyond<C> (held: Map<string, C>, reads: (consumer: C) => boolean, keep: number): C[] {
+  const same = [...held.values()].filter(reads)
+  return same.slice(0, Math.max(0, same.length - keep))
+}
+
 /** One member's mediasoup objects. */
 export class Peer {
   readonly userid: string

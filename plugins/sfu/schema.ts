@@ -82,7 +82,13 @@ export const SfuOptions = Type.Object({
     transports: Type.Integer({ minimum: 1, maximum: 64, default: 8, description: 'Transports per connection (the host uses 3 send + 1 recv).' }),
     consumers: Type.Integer({ minimum: 1, maximum: 1024, default: 64, description: 'Media consumers per connection.' }),
     dataProducers: Type.Integer({ minimum: 1, maximum: 64, default: 8, description: 'Data producers per connection (one per label).' }),
-    dataConsumers: Type.Integer({ minimum: 1, maximum: 1024, default: 64, description: 'Data consumers per connection (hosts open two per guest).' })
+    dataConsumers: Type.Integer({ minimum: 1, maximum: 1024, default: 64, description: 'Data consumers per connection (hosts open two per guest).' }),
+    consumersPerProducer: Type.Integer({
+      minimum: 1,
+      maximum: 16,
+      default: 2,
+      description: 'Consumers (media or data) one connection keeps of one producer; consuming it once more retires the oldest. The real host page opens two per guest channel, and re-runs its setup every 5 s.'
+    })
   }, { additionalProperties: false, default: {} }),
   workerRespawnDelayMs: Type.Integer({ minimum: 0, maximum: 600_000, default: 1000, description: 'Wait before replacing a dead worker (doubles while replacements keep failing, up to 60 s).' }),
   publicUrl: Type.Optional(Type.String({ pattern: '^https?://', description: 'The `url` GET /ice reports (defaults to the request origin).' })),

@@ -15,12 +15,16 @@ import {
 } from './errors.ts'
 import { InputRelay, type RelayCounters } from './input-relay.ts'
 import { isParameterError, type ms } from './mediasoup.ts'
-import { RoomMedia, deliveryOf, type Direction, type Peer, type TransportAppData } from './room-media.ts'
+import { RoomMedia, deliveryOf, oldestBeyond, type Direction, type Peer, type TransportAppData } from './room-media.ts'
 import type { SfuOptions } from './schema.ts'
 import { listenInfos, type PoolWorker, type WorkerPool } from './workers.ts'
 
 /** Told to a room's members when its media went away under them (their transports are gone; create new ones). */
 export const MEDIA_RESET_EVENT = 'sfu-media-reset'
+
+/** What a consumer's owner is told when it closes without being asked to. */
+const consumerClosed = (consumer: ms.Consumer) => ({ consumerId: consumer.id, producerId: consumer.producerId, kind: consumer.kind })
+const dataConsumerClosed = (consumer: ms.DataConsumer) => ({ dataConsumerId: consumer.id, dataProducerId: consumer.dataProducerId })
 
 interface Context {
   room: Room
@@ -272,12 +276,12 @@ export class SfuService {
 
   async consume (connection: Connection, payload: { producerId: string, transportId: string, rtpCapabilities: unknown, ignoreDtx?: boolean }): Promise<Record<string, unknown>> {
     const ctx = await this.#context(connection)
-    const { media, peer, room } = ctx
+    const { media, member, peer, room } = ctx
     const transport = this.#transport(ctx, payload.transportId, 'recv')
     const found = media.findProducer(payload.producerId)
     if (found === undefined) throw new SfuUnknownProducerError()
-    const limit = this.#options.limits.consumers
-    if (peer.consumers.size >= limit) throw new SfuLimitError('consumers', limit)
+    const reads = (consumer: ms.Consumer): boolean => consumer.producerId === payload.producerId
+    this.#checkLimit(peer.consumers, reads, 'consumers', this.#options.limits.consumers)
     const rtpCapabilities = payload.rtpCapabilities as ms.RtpCapabilities
     let consumable = false
     try {
@@ -293,27 +297,25 @@ export class SfuService {
     this.#keep(ctx, consumer)
     peer.consumers.set(consumer.id, consumer)
     consumer.observer.once('close', () => peer.consumers.delete(consumer.id))
-    consumer.once('producerclose', () => {
-      this.#tell(room.members.get(peer.userid), 'consumer-closed', { consumerId: consumer.id, producerId: consumer.producerId, kind: consumer.kind })
-    })
+    consumer.once('producerclose', () => this.#tell(room.members.get(peer.userid), 'consumer-closed', consumerClosed(consumer)))
+    this.#retireOldest(member, peer.consumers, reads, 'consumer-closed', consumerClosed)
     return { id: consumer.id, producerId: consumer.producerId, kind: consumer.kind, rtpParameters: consumer.rtpParameters }
   }
 
   async consumeData (connection: Connection, payload: { dataProducerId: string, transportId: string }): Promise<Record<string, unknown>> {
     const ctx = await this.#context(connection)
-    const { media, peer, room } = ctx
+    const { media, member, peer, room } = ctx
     const transport = this.#transport(ctx, payload.transportId, 'recv')
     const announced = media.announcedData.get(payload.dataProducerId)
     if (announced === undefined) throw new SfuUnknownProducerError()
-    const limit = this.#options.limits.dataConsumers
-    if (peer.dataConsumers.size >= limit) throw new SfuLimitError('data consumers', limit)
+    const reads = (consumer: ms.DataConsumer): boolean => consumer.dataProducerId === payload.dataProducerId
+    this.#checkLimit(peer.dataConsumers, reads, 'data consumers', this.#options.limits.dataConsumers)
     const dataConsumer = await call(() => transport.consumeData({ dataProducerId: payload.dataProducerId, ...announced.delivery }))
     this.#keep(ctx, dataConsumer)
     peer.dataConsumers.set(dataConsumer.id, dataConsumer)
     dataConsumer.observer.once('close', () => peer.dataConsumers.delete(dataConsumer.id))
-    dataConsumer.once('dataproducerclose', () => {
-      this.#tell(room.members.get(peer.userid), 'data-consumer-closed', { dataConsumerId: dataConsumer.id, dataProducerId: dataConsumer.dataProducerId })
-    })
+    dataConsumer.once('dataproducerclose', () => this.#tell(room.members.get(peer.userid), 'data-consumer-closed', dataConsumerClosed(dataConsumer)))
+    this.#retireOldest(member, peer.dataConsumers, reads, 'data-consumer-closed', dataConsumerClosed)
     return {
       id: dataConsumer.id,
       dataProducerId: dataConsumer.dataProducerId,
@@ -372,6 +374,27 @@ export class SfuService {
     if (!ctx.media.closed && ctx.media.peers.get(ctx.member.userid) === ctx.peer && ctx.room.members.get(ctx.member.userid) === ctx.member) return
     if (!created.closed) created.close()
     throw new SfuNotInRoomError()
+  }
+
+  /** Refuses one more consumer when the peer would hold `limit` or more once the oldest of the same producer retired. */
+  #checkLimit<C> (held: Map<string, C>, reads: (consumer: C) => boolean, what: string, limit: number): void {
+    const retiring = oldestBeyond(held, reads, this.#options.limits.consumersPerProducer - 1).length
+    if (held.size - retiring >= limit) throw new SfuLimitError(what, limit)
+  }
+
+  /**
+   * A peer keeps at most `consumersPerProducer` consumers of one producer.
+   * The real host page consumes every channel twice each time it re-runs
+   * its setup (every 5 s while it lacks a producer): kept, they reach the
+   * per-connection limit within a minute and a new guest's inputs can no
+   * longer be consumed. The oldest retire, their owner told as when a
+   * producer goes.
+   */
+  #retireOldest<C extends ms.Consumer | ms.DataConsumer> (member: Member, held: Map<string, C>, reads: (consumer: C) => boolean, event: string, closed: (consumer: C) => unknown): void {
+    for (const consumer of oldestBeyond(held, reads, this.#options.limits.consumersPerProducer)) {
+      consumer.close()
+      this.#tell(member, event, closed(consumer))
+    }
   }
 
   #transport (ctx: Context, id: string, use?: Direction): ms.WebRtcTransport<TransportAppData> {

@@ -49,6 +49,11 @@ t.test('options are validated at registration, codecs by mediasoup\'s own rules'
   t.match(range.message, /sfu\.portRange/)
   const ttl = await bootError({ workerBin: NO_WORKER, ice: { turnRest: { urls: ['turn:turn.example.org'], secret: 's', ttlMs: 7 * 86_400_000 } } })
   t.equal(ttl.code, 'FST_NETPLAY_OPTIONS_INVALID', 'a TURN credential TTL above 24 h')
+  for (const value of [0, 17]) {
+    const err = await bootError({ workerBin: NO_WORKER, limits: { consumersPerProducer: value } })
+    t.equal(err.code, 'FST_NETPLAY_OPTIONS_INVALID', `consumersPerProducer: ${value}`)
+    t.match(err.message, 'consumersPerProducer')
+  }
   const unknown = await bootError({ workerBin: NO_WORKER, wokers: 2 })
   t.equal(unknown.code, 'FST_NETPLAY_OPTIONS_INVALID', 'a misspelt option')
   // Still checked when the SFU may be missing: a typo must not silently turn it off.

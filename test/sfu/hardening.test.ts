@@ -1,0 +1,113 @@
+// What the real EmulatorJS-SFU clients do to the SFU over a long session
+// that the protocol tests do not: each test replays a client behaviour that
+// broke something, against a real worker and, where only a DTLS peer can
+// show it, mediasoup-client in Chromium.
+import t from 'tap'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { IoClient } from '../helpers/netplay-clients.ts'
+import { browserSkip, launchBrowser } from '../helpers/browser.ts'
+import { BrowserPeer, SCTP, UNHURRIED, VP8, WORKER_SKIP, member, needsWorker, ok, sfuServer, workerBinary } from '../helpers/mediasoup.ts'
+
+/** A guest's input channel as EmulatorJS-SFU opens it; returns the relay id the host is told. */
+async function inputChannel (guest: IoClient, host: IoClient): Promise<string> {
+  const send = await ok(guest, 'sfu-create-transport', { direction: 'send' })
+  await ok(guest, 'producedata', { transportId: send.id, sctpStreamParameters: SCTP(1), label: 'netplay-input', protocol: '' })
+  return (await host.inbox.take('new-data-producer')).id
+}
+
+async function until (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(50)
+  }
+}
+
+const noBrowser = browserSkip()
+const withBrowser = { skip: workerBinary() === null ? WORKER_SKIP : noBrowser }
+
+t.test('with a real mediasoup worker', needsWorker(), async (t) => {
+  t.test('the host page consuming every channel again every 5 s keeps the newest two of each, never hits the limit', async (t) => {
+    const server = await sfuServer(t, {}, { rateLimit: UNHURRIED })
+    const host = await member(server, 'host', 'again', { open: true })
+    const guest = await member(server, 'guest', 'again')
+    const relay = await inputChannel(guest, host)
+    const recv = await ok(host, 'sfu-create-transport', { direction: 'recv' })
+
+    // 35 runs of the generation-2 page's setup: list, then consume every listed channel twice.
+    const consumed: Array<{ id: string }> = []
+    for (let run = 0; run < 35; run++) {
+      for (const { id } of await ok(host, 'sfu-get-data-producers')) {
+        consumed.push(await ok(host, 'consumedata', { dataProducerId: id, transportId: recv.id }))
+        consumed.push(await ok(host, 'consumedata', { dataProducerId: id, transportId: recv.id }))
+      }
+    }
+    t.equal(consumed.length, 70, 'past the per-connection limit (64), never refused')
+    t.equal(server.app.netplay.sfu.stats().dataConsumers, 2, 'two consumers of the channel held')
+    t.same(host.inbox.all('data-consumer-closed'), consumed.slice(0, 68).map(({ id }) => ({ dataConsumerId: id, dataProducerId: relay })), 'the oldest retired first, each one told')
+
+    // Concurrent consumes (the page does not wait for one ack before the next) settle on two as well.
+    await Promise.all(Array.from({ length: 10 }, () => ok(host, 'sfu-consume-data', { dataProducerId: relay, transportId: recv.id })))
+    t.equal(server.app.netplay.sfu.stats().dataConsumers, 2)
+    t.equal(host.inbox.count('data-consumer-closed'), 78)
+
+    // Per producer: another channel keeps two of its own.
+    const guestSend = await ok(guest, 'sfu-create-transport', { direction: 'send' })
+    const chat = await ok(guest, 'producedata', { transportId: guestSend.id, sctpStreamParameters: SCTP(2), label: 'chat', protocol: 'json' })
+    for (let i = 0; i < 3; i++) await ok(host, 'consumedata', { dataProducerId: chat, transportId: recv.id })
+    t.equal(server.app.netplay.sfu.stats().dataConsumers, 4, 'two of each channel')
+
+    // Media: a guest consuming the host's video again and again.
+    const caps = await ok(host, 'sfu-get-router-rtp-capabilities')
+    const send = await ok(host, 'sfu-create-transport', { direction: 'send' })
+    const video = await ok(host, 'sfu-produce', { transportId: send.id, kind: 'video', rtpParameters: VP8(1) })
+    const guestRecv = await ok(guest, 'sfu-create-transport', { direction: 'recv' })
+    const consumers: Array<{ id: string }> = []
+    for (let i = 0; i < 70; i++) consumers.push(await ok(guest, 'sfu-consume', { producerId: video, transportId: guestRecv.id, rtpCapabilities: caps }))
+    t.equal(server.app.netplay.sfu.stats().consumers, 2, 'two consumers of the video held')
+    t.same(guest.inbox.all('consumer-closed'), consumers.slice(0, 68).map(({ id }) => ({ consumerId: id, producerId: video, kind: 'video' })), 'the oldest retired first, each one told')
+    t.equal((await guest.call('sfu-consume', { producerId: video, transportId: guestRecv.id, rtpCapabilities: { codecs: [] } })).err, 'cannot consume')
+    t.equal(server.app.netplay.sfu.stats().consumers, 2, 'a refused consume retires nothing')
+  })
+
+  t.test('consumersPerProducer: 1 keeps only the newest', async (t) => {
+    const server = await sfuServer(t, { limits: { consumersPerProducer: 1 } })
+    const host = await member(server, 'host', 'one', { open: true })
+    const guest = await member(server, 'guest', 'one')
+    const relay = await inputChannel(guest, host)
+    const recv = await ok(host, 'sfu-create-transport', { direction: 'recv' })
+    const first = await ok(host, 'consumedata', { dataProducerId: relay, transportId: recv.id })
+    await ok(host, 'consumedata', { dataProducerId: relay, transportId: recv.id })
+    t.same(host.inbox.all('data-consumer-closed'), [{ dataConsumerId: first.id, dataProducerId: relay }])
+    t.equal(server.app.netplay.sfu.stats().dataConsumers, 1)
+  })
+})
+
+t.test('with a real DTLS peer (mediasoup-client in Chromium)', withBrowser, async (t) => {
+  t.test('the newest of many consumers of an input channel carries the inputs', async (t) => {
+    const server = await sfuServer(t, {}, { rateLimit: UNHURRIED })
+    const host = await member(server, 'host', 'live', { open: true })
+    const guest = await member(server, 'guest', 'live')
+    const context = await (await launchBrowser(t)).newContext()
+    const [hostPeer, guestPeer] = await Promise.all([BrowserPeer.open(context, server.url, host), BrowserPeer.open(context, server.url, guest)])
+
+    const input = await guestPeer.produceData(await guestPeer.createTransport('send'))
+    const relay = (await host.inbox.take('new-data-producer')).id
+    const recv = await hostPeer.createTransport('recv')
+    const consumed: Array<Record<string, unknown>> = []
+    for (let i = 0; i < 70; i++) consumed.push(await ok(host, 'consumedata', { dataProducerId: relay, transportId: recv }))
+    const [older, newest] = consumed.slice(-2) as [Record<string, unknown>, Record<string, unknown>]
+    await hostPeer.consumeData(recv, older)
+    await hostPeer.consumeData(recv, newest)
+
+    const frame = JSON.stringify({ t: 'i', f: 0, s: 0, p: 1, k: 3, v: 1 })
+    await until('the host to receive inputs on both consumers', async () => {
+      await guestPeer.send(input, frame)
+      const received = new Set((await hostPeer.messages()).map((m) => m.consumerId))
+      return received.has(newest.id as string) && received.has(older.id as string)
+    })
+    const messages = await hostPeer.messages()
+    t.ok(messages.every((m) => m.text === frame), 'the guest\'s input, as sent')
+    t.equal(server.app.netplay.sfu.stats().dataConsumers, 2)
+  })
+})
