@@ -28,6 +28,8 @@ export const SfuWrongDirectionError = defineError<[string]>('FST_NETPLAY_SFU_WRO
 export const SfuUnknownProducerError = defineError('FST_NETPLAY_SFU_UNKNOWN_PRODUCER', 'producer not found', 404)
 export const SfuCannotConsumeError = defineError('FST_NETPLAY_SFU_CANNOT_CONSUME', 'cannot consume', 400)
 export const SfuSpectatorError = defineError('FST_NETPLAY_SFU_SPECTATOR', 'spectators cannot produce', 403)
+/** Only the room's owner consumes input relays (the string the contract uses for every owner-only event). */
+export const SfuNotOwnerError = defineError('FST_NETPLAY_SFU_NOT_OWNER', 'not owner', 403)
 export const SfuLimitError = defineError<[string, number]>('FST_NETPLAY_SFU_LIMIT', 'too many %s (limit %d)', 429)
 export const SfuInvalidParametersError = defineError<[string]>('FST_NETPLAY_SFU_INVALID_PARAMETERS', 'invalid parameters: %s', 400)
 export const SfuUseridMismatchError = defineError<[string]>('FST_NETPLAY_SFU_USERID_MISMATCH', '%s', 403)

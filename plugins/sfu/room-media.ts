@@ -19,6 +19,8 @@ export interface TransportAppData extends ms.AppData {
 export interface AnnouncedData {
   readonly dataProducer: ms.DataProducer
   readonly owner: Peer
+  /** The guarded relay of an input channel: it carries a player's inputs, for the room's owner alone. */
+  readonly input: boolean
   /**
    * For an input relay (produced on a DirectTransport, which has no SCTP
    * stream), the delivery its sender chose, for the consumers to keep:

@@ -10,7 +10,7 @@ import type { Member, Room, RoomsApi } from '../rooms/index.ts'
 import type { DatachannelGuardApi } from '../datachannel-guard/index.ts'
 import { USERID_MISMATCH, checkDataProducerUserid, isGuardedLabel, type InputGuard } from '../datachannel-guard/guard.ts'
 import {
-  SfuCannotConsumeError, SfuClosedError, SfuInvalidParametersError, SfuLimitError, SfuNotInRoomError, SfuSpectatorError,
+  SfuCannotConsumeError, SfuClosedError, SfuInvalidParametersError, SfuLimitError, SfuNotInRoomError, SfuNotOwnerError, SfuSpectatorError,
   SfuUnknownProducerError, SfuUnknownTransportError, SfuWrongDirectionError
 } from './errors.ts'
 import { InputRelay, type RelayCounters } from './input-relay.ts'
@@ -246,9 +246,11 @@ export class SfuService {
     previous?.close()
     dataProducer.observer.once('close', () => { if (peer.dataProducers.get(label) === dataProducer) peer.dataProducers.delete(label) })
     const delivery = announced === dataProducer ? undefined : deliveryOf(dataProducer.sctpStreamParameters)
-    media.announcedData.set(announced.id, { dataProducer: announced, owner: peer, ...(delivery !== undefined ? { delivery } : {}) })
+    media.announcedData.set(announced.id, { dataProducer: announced, owner: peer, input: guarded, ...(delivery !== undefined ? { delivery } : {}) })
     announced.observer.once('close', () => media.announcedData.delete(announced.id))
-    this.#rooms.broadcast(room, 'new-data-producer', { id: announced.id }, connection.id)
+    // A player's inputs are for the host alone: only the owner hears of an input relay.
+    if (!guarded) this.#rooms.broadcast(room, 'new-data-producer', { id: announced.id }, connection.id)
+    else if (room.ownerUserid !== member.userid) this.#tell(room.ownerUserid === null ? undefined : room.members.get(room.ownerUserid), 'new-data-producer', { id: announced.id })
     return dataProducer.id
   }
 
@@ -266,12 +268,15 @@ export class SfuService {
     return list
   }
 
-  /** The room's announced data producers (guarded relays of input channels, other channels as they are). */
+  /** The room's announced data producers: other channels as they are, and to the owner the guarded relays of input channels. */
   dataProducers (connection: Connection): Array<{ id: string, kind: 'data' }> {
     const bound = this.#rooms.bindingOf(connection.id)
     if (bound === undefined) throw new SfuNotInRoomError()
     const media = this.#media.get(bound.room)
-    return media === undefined ? [] : [...media.announcedData.keys()].map((id) => ({ id, kind: 'data' as const }))
+    const owner = bound.room.ownerUserid === bound.member.userid
+    const list: Array<{ id: string, kind: 'data' }> = []
+    for (const [id, announced] of media?.announcedData ?? []) if (owner || !announced.input) list.push({ id, kind: 'data' })
+    return list
   }
 
   async consume (connection: Connection, payload: { producerId: string, transportId: string, rtpCapabilities: unknown, ignoreDtx?: boolean }): Promise<Record<string, unknown>> {
@@ -308,6 +313,7 @@ export class SfuService {
     const transport = this.#transport(ctx, payload.transportId, 'recv')
     const announced = media.announcedData.get(payload.dataProducerId)
     if (announced === undefined) throw new SfuUnknownProducerError()
+    if (announced.input && room.ownerUserid !== member.userid) throw new SfuNotOwnerError()
     const reads = (consumer: ms.DataConsumer): boolean => consumer.dataProducerId === payload.dataProducerId
     this.#checkLimit(peer.dataConsumers, reads, 'data consumers', this.#options.limits.dataConsumers)
     const dataConsumer = await call(() => transport.consumeData({ dataProducerId: payload.dataProducerId, ...announced.delivery }))

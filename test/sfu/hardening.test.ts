@@ -81,6 +81,36 @@ t.test('with a real mediasoup worker', needsWorker(), async (t) => {
     t.same(host.inbox.all('data-consumer-closed'), [{ dataConsumerId: first.id, dataProducerId: relay }])
     t.equal(server.app.netplay.sfu.stats().dataConsumers, 1)
   })
+
+  t.test('input relays are the owner\'s: other members can neither list nor consume them; ownership moves with the host', async (t) => {
+    const server = await sfuServer(t)
+    const host = await member(server, 'host', 'owned', { open: true })
+    const second = await member(server, 'second', 'owned') // slot 1: the next owner
+    const sender = await member(server, 'sender', 'owned') // slot 2
+    const relay = await inputChannel(sender, host)
+    const senderSend = await ok(sender, 'sfu-create-transport', { direction: 'send' })
+    const chat = await ok(sender, 'producedata', { transportId: senderSend.id, sctpStreamParameters: SCTP(2), label: 'chat', protocol: 'json' })
+    await host.inbox.take('new-data-producer', (d) => d.id === chat)
+    await second.inbox.take('new-data-producer', (d) => d.id === chat)
+    t.notOk(second.inbox.all('new-data-producer').some((d) => d.id === relay), 'a guest is not told of another guest\'s input relay')
+
+    const recv = await ok(second, 'sfu-create-transport', { direction: 'recv' })
+    t.equal((await second.call('consumedata', { dataProducerId: relay, transportId: recv.id })).err, 'not owner', 'a guest cannot read another guest\'s inputs')
+    t.equal((await second.call('sfu-consume-data', { dataProducerId: relay, transportId: recv.id })).err, 'not owner', 'nor through the generation-1 name')
+    t.same(await ok(second, 'sfu-get-data-producers'), [{ id: chat, kind: 'data' }], 'other channels stay visible to everyone')
+    t.type((await ok(second, 'consumedata', { dataProducerId: chat, transportId: recv.id })).id, 'string', 'and consumable')
+    t.same(await ok(sender, 'sfu-get-data-producers'), [{ id: chat, kind: 'data' }], 'the sender is not the owner either')
+    t.equal(server.app.netplay.sfu.stats().dataConsumers, 1, 'a refused consume changes nothing')
+
+    const hostRecv = await ok(host, 'sfu-create-transport', { direction: 'recv' })
+    t.same((await ok(host, 'sfu-get-data-producers')).map((d: { id: string }) => d.id).sort(), [chat, relay].sort(), 'the owner lists every channel')
+    t.equal((await ok(host, 'consumedata', { dataProducerId: relay, transportId: hostRecv.id })).dataProducerId, relay, 'the owner consumes inputs')
+
+    await ok(host, 'leave-room', { roomName: 'owned', reason: 'host left' })
+    await second.inbox.take('users-updated', (users) => Object.values(users).some((u: any) => u.is_host === true && u.socketId === second.id))
+    t.same((await ok(second, 'sfu-get-data-producers')).map((d: { id: string }) => d.id).sort(), [chat, relay].sort(), 'the next owner lists the input relay')
+    t.equal((await ok(second, 'consumedata', { dataProducerId: relay, transportId: recv.id })).dataProducerId, relay, 'and consumes it')
+  })
 })
 
 t.test('with a real DTLS peer (mediasoup-client in Chromium)', withBrowser, async (t) => {
