@@ -4,6 +4,7 @@
 // an object created for a member who left meanwhile is closed at once, so
 // nothing outlives its owner.
 import type { FastifyBaseLogger } from 'fastify'
+import { isCoded } from '../../lib/errors.ts'
 import type { Connection, SignalingApi } from '../signaling/index.ts'
 import { EventError } from '../signaling/index.ts'
 import type { Member, Room, RoomsApi } from '../rooms/index.ts'
@@ -118,7 +119,7 @@ export class SfuService {
 
   async createTransport (connection: Connection, direction: Direction | undefined): Promise<Record<string, unknown>> {
     const ctx = await this.#context(connection)
-    const { peer, media } = ctx
+    const { room, member, peer, media } = ctx
     // A reconnected client builds new transports: the ones its previous
     // socket made kept the stream going meanwhile and are retired now.
     for (const transport of [...peer.transports.values()]) if (transport.appData.connectionId !== connection.id) transport.close()
@@ -145,6 +146,14 @@ export class SfuService {
     }
     peer.transports.set(transport.id, transport)
     transport.observer.once('close', () => peer.transports.delete(transport.id))
+    // A DTLS session that failed or was ended by the peer never comes back
+    // (clients build a new transport): its producers, consumers and port go
+    // now, not when the member leaves.
+    transport.on('dtlsstatechange', (dtlsState) => {
+      if ((dtlsState !== 'failed' && dtlsState !== 'closed') || transport.closed) return
+      this.#log.info({ room: room.key, userid: member.userid, transport: transport.id, dtlsState }, 'transport closed: its DTLS session ended')
+      transport.close()
+    })
     return {
       id: transport.id,
       iceParameters: transport.iceParameters,
@@ -185,7 +194,7 @@ export class SfuService {
       rtpParameters: payload.rtpParameters as ms.RtpParameters,
       appData: { ...payload.appData, userid: member.userid }
     }))
-    this.#keep(ctx, producer)
+    this.#keep(ctx, producer, transport)
     // One producer per kind: the new one replaces the old, whose consumers
     // close with it (and their owners are told), so late joiners never see a
     // stale 0x0 track.
@@ -218,7 +227,7 @@ export class SfuService {
       protocol: payload.protocol ?? '',
       appData: { ...payload.appData, userid: member.userid }
     }))
-    this.#keep(ctx, dataProducer)
+    this.#keep(ctx, dataProducer, transport)
     let announced: ms.DataProducer = dataProducer
     if (guarded) {
       try {
@@ -234,10 +243,15 @@ export class SfuService {
           this.#tell(owner, 'netplay-error', { error: 'FST_NETPLAY_SFU_INPUT_CUT_OFF', message: cutOffMessage(guard) })
         })
         announced = channel.relay
-        this.#keep(ctx, dataProducer)
+        this.#keep(ctx, dataProducer, transport)
       } catch (err) {
+        // The channel and its relay go together. If the channel closed
+        // meanwhile with its transport (a failed DTLS session), mediasoup's
+        // NotFoundError means just that.
+        const closedMeanwhile = dataProducer.closed || transport.closed
         if (!dataProducer.closed) dataProducer.close()
-        throw err
+        if (!announced.closed) announced.close()
+        throw closedMeanwhile && !isCoded(err) ? new SfuClosedError() : err
       }
     }
     // One data producer per label: a new one replaces the old.
@@ -299,7 +313,7 @@ export class SfuService {
       paused: false,
       ...(payload.ignoreDtx !== undefined ? { ignoreDtx: payload.ignoreDtx } : {})
     }))
-    this.#keep(ctx, consumer)
+    this.#keep(ctx, consumer, transport)
     peer.consumers.set(consumer.id, consumer)
     consumer.observer.once('close', () => peer.consumers.delete(consumer.id))
     consumer.once('producerclose', () => this.#tell(room.members.get(peer.userid), 'consumer-closed', consumerClosed(consumer)))
@@ -317,7 +331,7 @@ export class SfuService {
     const reads = (consumer: ms.DataConsumer): boolean => consumer.dataProducerId === payload.dataProducerId
     this.#checkLimit(peer.dataConsumers, reads, 'data consumers', this.#options.limits.dataConsumers)
     const dataConsumer = await call(() => transport.consumeData({ dataProducerId: payload.dataProducerId, ...announced.delivery }))
-    this.#keep(ctx, dataConsumer)
+    this.#keep(ctx, dataConsumer, transport)
     peer.dataConsumers.set(dataConsumer.id, dataConsumer)
     dataConsumer.observer.once('close', () => peer.dataConsumers.delete(dataConsumer.id))
     dataConsumer.once('dataproducerclose', () => this.#tell(room.members.get(peer.userid), 'data-consumer-closed', dataConsumerClosed(dataConsumer)))
@@ -375,11 +389,18 @@ export class SfuService {
     return { room: bound.room, member: bound.member, media, peer: media.peer(bound.member.userid) }
   }
 
-  /** After an await: if the caller's peer or room went away meanwhile, the new object must not outlive it. */
-  #keep (ctx: Context, created: { close (): void, closed: boolean }): void {
-    if (!ctx.media.closed && ctx.media.peers.get(ctx.member.userid) === ctx.peer && ctx.room.members.get(ctx.member.userid) === ctx.member) return
+  /**
+   * After an await: if the caller's peer or room went away meanwhile, the
+   * new object must not outlive it. Nor if the transport it was made on
+   * closed meanwhile (its DTLS session failed): its close passed before the
+   * bookkeeping could watch for it, or, when the transport closed before
+   * mediasoup answered, the worker never kept the object at all.
+   */
+  #keep (ctx: Context, created: { close (): void, closed: boolean }, on?: { closed: boolean }): void {
+    const memberGone = ctx.media.closed || ctx.media.peers.get(ctx.member.userid) !== ctx.peer || ctx.room.members.get(ctx.member.userid) !== ctx.member
+    if (!memberGone && !created.closed && on?.closed !== true) return
     if (!created.closed) created.close()
-    throw new SfuNotInRoomError()
+    throw memberGone ? new SfuNotInRoomError() : new SfuClosedError()
   }
 
   /** Refuses one more consumer when the peer would hold `limit` or more once the oldest of the same producer retired. */

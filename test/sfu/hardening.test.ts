@@ -6,6 +6,7 @@ import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { IoClient } from '../helpers/netplay-clients.ts'
 import { browserSkip, launchBrowser } from '../helpers/browser.ts'
+import { captureLogs } from '../helpers/logs.ts'
 import { BrowserPeer, SCTP, UNHURRIED, VP8, WORKER_SKIP, member, needsWorker, ok, sfuServer, workerBinary } from '../helpers/mediasoup.ts'
 
 /** A guest's input channel as EmulatorJS-SFU opens it; returns the relay id the host is told. */
@@ -139,5 +140,48 @@ t.test('with a real DTLS peer (mediasoup-client in Chromium)', withBrowser, asyn
     const messages = await hostPeer.messages()
     t.ok(messages.every((m) => m.text === frame), 'the guest\'s input, as sent')
     t.equal(server.app.netplay.sfu.stats().dataConsumers, 2)
+  })
+
+  t.test('a transport whose DTLS handshake fails is closed with what rode on it', async (t) => {
+    const logs = captureLogs()
+    const server = await sfuServer(t, {}, { logStream: logs.stream })
+    const host = await member(server, 'host', 'tampered', { open: true })
+    const guest = await member(server, 'guest', 'tampered')
+    const context = await (await launchBrowser(t)).newContext()
+    const guestPeer = await BrowserPeer.open(context, server.url, guest)
+
+    const send = await guestPeer.createTransport('send', { wrongFingerprint: true })
+    const chat = await ok(guest, 'producedata', { transportId: send, sctpStreamParameters: SCTP(1), label: 'chat', protocol: 'json' })
+    await host.inbox.take('new-data-producer', (d) => d.id === chat)
+    // The page's input channel starts ICE and DTLS; the handshake fails before, while or after its producedata is handled.
+    const answer = await guestPeer.produceData(send, { waitOpen: false }).then(() => 'produced', (err: Error) => err.message)
+    t.ok(['produced', 'closed while in use', 'transport not found'].some((outcome) => answer.includes(outcome)), `the input channel's producedata, never an internal error: ${answer}`)
+    await until('the server to close the transport', () => server.app.netplay.sfu.stats().transports === 0, 15_000)
+    t.match(server.app.netplay.sfu.stats(), { transports: 0, dataProducers: 0 }, 'its data producer went with it')
+    t.same(await ok(host, 'sfu-get-data-producers'), [], 'and the channels announced for it')
+    t.equal((await guest.call('sfu-connect-transport', { transportId: send, dtlsParameters: {} })).err, 'transport not found')
+    const identity = await server.app.netplay.auth.verify(await server.token('guest'))
+    const line = logs.records().find((r) => r.transport === send)
+    t.match(line, { level: 30, room: 'tampered', userid: identity.userid, dtlsState: 'failed' }, 'logged at info with room, userid and transport')
+    t.notOk(JSON.stringify(line).includes('fingerprint'), 'no DTLS parameters in the log')
+  })
+
+  t.test('a transport whose peer ended its DTLS session is closed', async (t) => {
+    const logs = captureLogs()
+    const server = await sfuServer(t, {}, { logStream: logs.stream })
+    const host = await member(server, 'host', 'ended', { open: true })
+    const guest = await member(server, 'guest', 'ended')
+    const context = await (await launchBrowser(t)).newContext()
+    const guestPeer = await BrowserPeer.open(context, server.url, guest)
+    const send = await guestPeer.createTransport('send')
+    await guestPeer.produceData(send)
+    await host.inbox.take('new-data-producer')
+    t.equal(await guestPeer.connectionState(send), 'connected', 'DTLS up: the channel opened')
+
+    await guestPeer.closeTransport(send)
+    await until('the server to close the transport', () => server.app.netplay.sfu.stats().transports === 0, 15_000)
+    t.match(server.app.netplay.sfu.stats(), { transports: 0, dataProducers: 0 })
+    t.match(logs.records().find((r) => r.transport === send), { level: 30, room: 'ended', dtlsState: 'closed' })
+    t.ok(guest.socket.connected, 'the member stays in the room')
   })
 })
