@@ -22,6 +22,12 @@ export interface RoomsApi {
   bindingOf (connectionId: string): { room: Room, member: Member } | undefined
   /** Sends an event to every live member of a room (optionally except one connection). */
   broadcast (room: Room, event: string, data: unknown, exceptConnectionId?: string): void
+  /**
+   * Deletes a room (registry entry, list, everything it owns). Connected
+   * EmulatorJS-SFU members get `room-closed { roomName, reason }`; with
+   * `disconnect`, every connected member's connection is then closed.
+   */
+  close (room: Room, reason: string, options?: { disconnect?: boolean }): void
   onRoomClosed (listener: RoomClosedListener): void
   onMemberRemoved (listener: MemberRemovedListener): void
   /** Installs the directory of other nodes (the cluster plugin does, before the server starts). */
@@ -64,6 +70,7 @@ async function rooms (app: FastifyInstance, input: RoomsOptionsInput): Promise<v
     all: () => service.rooms.values(),
     bindingOf: (connectionId) => service.bindingOf(connectionId),
     broadcast: (room, event, data, except) => service.broadcast(room, event, data, except),
+    close: (room, reason, options) => service.closeRoom(room, reason, options),
     onRoomClosed: (listener) => service.onRoomClosed(listener),
     onMemberRemoved: (listener) => service.onMemberRemoved(listener),
     setDirectory: (directory) => service.setDirectory(directory)

@@ -415,17 +415,28 @@ export class RoomService {
     this.#published(room)
   }
 
-  closeRoom (room: Room, reason: string): void {
+  /**
+   * Deletes a room with everything it owns. Members still connected are
+   * told (`room-closed`, which EmulatorJS-SFU clients know and upstream ones
+   * do not) and, with `disconnect`, their connections are closed: a
+   * generation-1 client leaves its room only when its socket drops.
+   */
+  closeRoom (room: Room, reason: string, options: { disconnect?: boolean } = {}): void {
     if (room.closed) return
+    this.#emitRoom(room, 'room-closed', { roomName: room.name, reason }, undefined, SFU_ONLY)
     room.closed = true
+    const connected: string[] = []
     for (const member of room.members.values()) {
       clearTimeout(member.graceTimer)
-      if (member.connectionId !== null) this.#unbind(member.connectionId, member.userid)
+      if (member.connectionId === null) continue
+      connected.push(member.connectionId)
+      this.#unbind(member.connectionId, member.userid)
     }
     room.members.clear()
     this.rooms.delete(room.key)
     this.#removed(room)
     for (const listener of this.#onRoomClosed) listener(room, reason)
+    if (options.disconnect === true) for (const id of connected) this.#signaling.connection(id)?.close(reason)
   }
 
   /** Deletes rooms that have stayed empty past `emptyRoomTtlMs` (HTTP-created rooms nobody joined). */
