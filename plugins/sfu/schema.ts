@@ -91,6 +91,12 @@ export const SfuOptions = Type.Object({
     })
   }, { additionalProperties: false, default: {} }),
   workerRespawnDelayMs: Type.Integer({ minimum: 0, maximum: 600_000, default: 1000, description: 'Wait before replacing a dead worker (doubles while replacements keep failing, up to 60 s).' }),
+  mediaLostGraceMs: Type.Integer({
+    minimum: 0,
+    maximum: 600_000,
+    default: 10_000,
+    description: 'After a worker dies, how long its rooms wait for a member to rebuild their media (create a transport) before they are closed: room-closed, then members disconnected.'
+  }),
   publicUrl: Type.Optional(Type.String({ pattern: '^https?://', description: 'The `url` GET /ice reports (defaults to the request origin).' })),
   ice: IceOptions
 }, { additionalProperties: false })

@@ -22,6 +22,8 @@ import { listenInfos, type PoolWorker, type WorkerPool } from './workers.ts'
 
 /** Told to a room's members when its media went away under them (their transports are gone; create new ones). */
 export const MEDIA_RESET_EVENT = 'sfu-media-reset'
+/** Why: with `sfu-media-reset`, and with `room-closed` when nobody rebuilt the media in time. */
+const MEDIA_LOST = 'media server restarted'
 
 /** What a consumer's owner is told when it closes without being asked to. */
 const consumerClosed = (consumer: ms.Consumer) => ({ consumerId: consumer.id, producerId: consumer.producerId, kind: consumer.kind })
@@ -87,6 +89,8 @@ export class SfuService {
   /** Media being created or created, per room object (a reused room name is a new room). */
   readonly #pending = new Map<Room, Promise<RoomMedia>>()
   readonly #media = new Map<Room, RoomMedia>()
+  /** Rooms whose worker died, until a member rebuilds their media or `mediaLostGraceMs` ends (then they close). */
+  readonly #mediaLost = new Map<Room, NodeJS.Timeout>()
   readonly #inputs: RelayCounters = { forwarded: 0, refused: 0, guardSeconds: 0 }
 
   constructor (deps: { pool: WorkerPool | null, options: SfuOptions, rtpCapabilities: ms.RtpCapabilities | null, rooms: RoomsApi, signaling: SignalingApi, guard: DatachannelGuardApi, log: FastifyBaseLogger }) {
@@ -154,6 +158,7 @@ export class SfuService {
       this.#log.info({ room: room.key, userid: member.userid, transport: transport.id, dtlsState }, 'transport closed: its DTLS session ended')
       transport.close()
     })
+    this.#mediaRebuilt(room)
     return {
       id: transport.id,
       iceParameters: transport.iceParameters,
@@ -375,7 +380,7 @@ export class SfuService {
   }
 
   closeAll (): void {
-    for (const room of [...this.#pending.keys()]) this.#closeRoom(room)
+    for (const room of new Set([...this.#pending.keys(), ...this.#mediaLost.keys()])) this.#closeRoom(room)
   }
 
   /** The caller's room, member, media (created on first use) and peer. */
@@ -474,6 +479,7 @@ export class SfuService {
   }
 
   #closeRoom (room: Room): void {
+    this.#mediaRebuilt(room)
     const pending = this.#pending.get(room)
     this.#pending.delete(room)
     const media = this.#media.get(room)
@@ -489,8 +495,36 @@ export class SfuService {
       this.#pending.delete(room)
       this.#media.delete(room)
       media.close()
-      this.#rooms.broadcast(room, MEDIA_RESET_EVENT, { reason: 'media server restarted' })
+      this.#rooms.broadcast(room, MEDIA_RESET_EVENT, { reason: MEDIA_LOST })
+      this.#awaitRebuild(room)
     }
+  }
+
+  /**
+   * A client able to rebuild creates new transports on `sfu-media-reset`;
+   * the real ones never do (generation 2 does not listen for it; generation
+   * 1 leaves once the server drops its socket, as when romm-sfu-server exits
+   * on a worker's death). A room nobody rebuilds within `mediaLostGraceMs`
+   * is closed: its members are told and disconnected instead of watching a
+   * frozen stream.
+   */
+  #awaitRebuild (room: Room): void {
+    clearTimeout(this.#mediaLost.get(room))
+    const graceMs = this.#options.mediaLostGraceMs
+    const close = (): void => {
+      this.#mediaLost.delete(room)
+      if (room.closed) return
+      this.#log.info({ room: room.key, graceMs }, 'room closed: its media server died and nobody rebuilt its media')
+      this.#rooms.close(room, MEDIA_LOST, { disconnect: true })
+    }
+    if (graceMs === 0) close()
+    else this.#mediaLost.set(room, setTimeout(close, graceMs))
+  }
+
+  /** A member built a transport (or the room closed): the room no longer waits for its media. */
+  #mediaRebuilt (room: Room): void {
+    clearTimeout(this.#mediaLost.get(room))
+    this.#mediaLost.delete(room)
   }
 
   #tell (member: Member | undefined, event: string, data: unknown): void {

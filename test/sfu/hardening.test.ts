@@ -4,10 +4,11 @@
 // show it, mediasoup-client in Chromium.
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { activeHandles, handlesOpenedSince } from '../helpers/netplay-server.ts'
 import type { IoClient } from '../helpers/netplay-clients.ts'
 import { browserSkip, launchBrowser } from '../helpers/browser.ts'
 import { captureLogs } from '../helpers/logs.ts'
-import { BrowserPeer, SCTP, UNHURRIED, VP8, WORKER_SKIP, member, needsWorker, ok, sfuServer, workerBinary } from '../helpers/mediasoup.ts'
+import { BrowserPeer, SCTP, UNHURRIED, VP8, WORKER_SKIP, member, needsWorker, ok, sfuServer, workerBinary, workerPids } from '../helpers/mediasoup.ts'
 
 /** A guest's input channel as EmulatorJS-SFU opens it; returns the relay id the host is told. */
 async function inputChannel (guest: IoClient, host: IoClient): Promise<string> {
@@ -111,6 +112,67 @@ t.test('with a real mediasoup worker', needsWorker(), async (t) => {
     await second.inbox.take('users-updated', (users) => Object.values(users).some((u: any) => u.is_host === true && u.socketId === second.id))
     t.same((await ok(second, 'sfu-get-data-producers')).map((d: { id: string }) => d.id).sort(), [chat, relay].sort(), 'the next owner lists the input relay')
     t.equal((await ok(second, 'consumedata', { dataProducerId: relay, transportId: recv.id })).dataProducerId, relay, 'and consumes it')
+  })
+
+  t.test('a room whose media nobody rebuilds after its worker died is closed; one that rebuilds lives on', async (t) => {
+    const server = await sfuServer(t, { workerRespawnDelayMs: 100, mediaLostGraceMs: 1500 })
+    const lostHost = await member(server, 'lost-host', 'lost', { open: true })
+    const lostGuest = await member(server, 'lost-guest', 'lost', { gen1: true })
+    const keptHost = await member(server, 'kept-host', 'kept', { open: true })
+    const keptGuest = await member(server, 'kept-guest', 'kept')
+    for (const host of [lostHost, keptHost]) {
+      const send = await ok(host, 'sfu-create-transport', { direction: 'send' })
+      await ok(host, 'sfu-produce', { transportId: send.id, kind: 'video', rtpParameters: VP8(1) })
+    }
+    const [pid] = await workerPids()
+    process.kill(pid as number, 'SIGKILL')
+    for (const client of [lostHost, lostGuest, keptHost, keptGuest]) {
+      t.same(await client.inbox.take('sfu-media-reset', () => true, 5000), { reason: 'media server restarted' })
+    }
+    await until('a replacement worker', () => server.app.netplay.sfu.available)
+    await ok(keptHost, 'sfu-create-transport', { direction: 'send' }) // a client able to rebuild does
+
+    for (const client of [lostHost, lostGuest]) {
+      t.same(await client.inbox.take('room-closed', () => true, 5000), { roomName: 'lost', reason: 'media server restarted' }, 'families B and C are told')
+      await client.inbox.take('disconnect', () => true, 5000)
+      const order = ['sfu-media-reset', 'room-closed', 'disconnect'].map((event) => client.inbox.pushed.findIndex((p) => p.event === event))
+      t.same([...order].sort((a, b) => a - b), order, 'media reset, then room closed, then disconnected by the server')
+      t.equal(client.inbox.last('disconnect'), 'io server disconnect', 'the server closed the connection (generation 1 then leaves the room)')
+    }
+    t.equal(server.app.netplay.rooms.get('lost'), undefined, 'the room is deleted')
+    const list = (await server.get('/list', { authorization: `Bearer ${await server.token('lister')}` })).body as Record<string, unknown>
+    t.same(Object.keys(list), ['kept'], 'and gone from the list')
+
+    await sleep(1700) // past the grace of the room that rebuilt
+    t.ok(keptHost.socket.connected && keptGuest.socket.connected, 'members of the rebuilt room stay connected')
+    t.equal(keptHost.inbox.count('room-closed') + keptGuest.inbox.count('room-closed'), 0)
+    t.ok(server.app.netplay.rooms.get('kept'), 'the rebuilt room lives on')
+    t.match(server.app.netplay.sfu.stats(), { rooms: 1, transports: 1 })
+  })
+
+  t.test('mediaLostGraceMs: 0 closes the rooms of a dead worker at once', async (t) => {
+    const server = await sfuServer(t, { workerRespawnDelayMs: 100, mediaLostGraceMs: 0 })
+    const host = await member(server, 'host', 'gone', { open: true })
+    await ok(host, 'sfu-create-transport', { direction: 'send' })
+    const [pid] = await workerPids()
+    process.kill(pid as number, 'SIGKILL')
+    await host.inbox.take('sfu-media-reset', () => true, 5000)
+    t.same(await host.inbox.take('room-closed'), { roomName: 'gone', reason: 'media server restarted' })
+    await host.inbox.take('disconnect')
+    t.same((await server.get('/list', { authorization: `Bearer ${await server.token('lister')}` })).body, {})
+  })
+
+  t.test('a room waiting for its media leaves no timer behind when the app closes', async (t) => {
+    const before = activeHandles()
+    const server = await sfuServer(t, { workerRespawnDelayMs: 100, mediaLostGraceMs: 600_000 })
+    const host = await member(server, 'host', 'waiting', { open: true })
+    await ok(host, 'sfu-create-transport', { direction: 'send' })
+    const [pid] = await workerPids()
+    process.kill(pid as number, 'SIGKILL')
+    await host.inbox.take('sfu-media-reset', () => true, 5000)
+    host.close()
+    await server.app.close()
+    t.same(await handlesOpenedSince(before, 3000), {}, 'no handle left open')
   })
 })
 

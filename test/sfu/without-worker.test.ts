@@ -49,10 +49,10 @@ t.test('options are validated at registration, codecs by mediasoup\'s own rules'
   t.match(range.message, /sfu\.portRange/)
   const ttl = await bootError({ workerBin: NO_WORKER, ice: { turnRest: { urls: ['turn:turn.example.org'], secret: 's', ttlMs: 7 * 86_400_000 } } })
   t.equal(ttl.code, 'FST_NETPLAY_OPTIONS_INVALID', 'a TURN credential TTL above 24 h')
-  for (const value of [0, 17]) {
-    const err = await bootError({ workerBin: NO_WORKER, limits: { consumersPerProducer: value } })
-    t.equal(err.code, 'FST_NETPLAY_OPTIONS_INVALID', `consumersPerProducer: ${value}`)
-    t.match(err.message, 'consumersPerProducer')
+  for (const [option, value] of [['consumersPerProducer', 0], ['consumersPerProducer', 17], ['mediaLostGraceMs', -1], ['mediaLostGraceMs', 600_001], ['mediaLostGraceMs', 1.5]] as const) {
+    const err = await bootError({ workerBin: NO_WORKER, ...(option === 'consumersPerProducer' ? { limits: { consumersPerProducer: value } } : { mediaLostGraceMs: value }) })
+    t.equal(err.code, 'FST_NETPLAY_OPTIONS_INVALID', `${option}: ${value}`)
+    t.match(err.message, option)
   }
   const unknown = await bootError({ workerBin: NO_WORKER, wokers: 2 })
   t.equal(unknown.code, 'FST_NETPLAY_OPTIONS_INVALID', 'a misspelt option')
