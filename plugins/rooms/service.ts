@@ -215,6 +215,13 @@ export class RoomService {
       if (node !== null) return this.#redirect(connection, text(extra.room_name, 128) || key, node)
       throw roomError('notFound', style)
     }
+    // Already seated here: the EmulatorJS-SFU generation-2 host opens with one
+    // random userid and joins its own room with another. It is a re-join of
+    // the seat this connection holds, with no password asked again.
+    if (this.#seatedIn(connection, room)) {
+      const users = room.usersMap()
+      return style === 'sfu' ? room.state(users) : users
+    }
     const { userid, name } = who(connection, extra)
     const existing = room.members.get(userid)
     if (room.password !== null && existing?.connectionId !== connection.id) {
@@ -242,6 +249,11 @@ export class RoomService {
   #unbind (connectionId: string, userid: string): void {
     this.#bindings.delete(connectionId)
     if (this.#connectionOf.get(userid) === connectionId) this.#connectionOf.delete(userid)
+  }
+
+  /** Whether a connection holds a seat (as any userid) in `room`. */
+  #seatedIn (connection: Connection, room: Room): boolean {
+    return this.bindingOf(connection.id)?.room === room
   }
 
   /** Whether a connection is still open (its disconnect has not been handled yet). */
@@ -286,6 +298,9 @@ export class RoomService {
    * (the users-updated broadcast follows when the I/O phase ends).
    */
   #admit (room: Room, connection: Connection, who_: { userid: string, name: string, extra: Record<string, unknown>, style: ClientStyle }): Record<string, Record<string, unknown>> {
+    // A connection seated here keeps its seat, whatever userid it names: the
+    // leave-before-join below would otherwise empty, and close, this very room.
+    if (this.#seatedIn(connection, room)) return room.usersMap()
     const { userid, style, extra } = who_
     const existing = room.members.get(userid)
     if (existing !== undefined) {
