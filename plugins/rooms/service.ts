@@ -170,13 +170,14 @@ export class RoomService {
     const name = text(extra.room_name, 128)
     const key = style === 'upstream' ? text(extra.sessionid, 128) : name
     if (key === '') throw roomError('invalid', style)
+    const { userid, name: playerName } = who(connection, extra)
+    const existing = this.rooms.get(key)
+    if (existing !== undefined) return this.#reopen(existing, connection, payload, { userid, name: playerName, extra, style })
     const elsewhere = this.#directory.placeElsewhere()
     if (elsewhere === 'full' || (elsewhere !== null && style !== 'sfu')) throw roomError('serverFull', style)
     if (elsewhere !== null) return this.#redirect(connection, name, elsewhere)
     const requested = Number.parseInt(String(payload.maxPlayers ?? 4), 10)
     const maxPlayers = Math.min(this.#options.maxPlayersCap, Math.max(2, Number.isFinite(requested) ? requested : 4))
-    const { userid, name: playerName } = who(connection, extra)
-    if (this.rooms.has(key)) throw roomError('exists', style)
     if (this.#connectedElsewhere(userid, connection)) throw roomError('useridInUse', style)
     const netplayMode = extra.netplay_mode === 1 || extra.netplay_mode === 'delay_sync' ? 'delay_sync' : 'live_stream'
     const room = await this.createRoom({
@@ -202,6 +203,31 @@ export class RoomService {
     this.#leaveCurrent(connection, 'opened another room')
     this.#seat(room, connection, { userid, name: playerName, extra, style, slot: 0 })
     this.#broadcastUsers(room)
+    return null
+  }
+
+  /**
+   * `open-room` for a room that exists. EmulatorJS-SFU generation 1 sends
+   * its `open-room` again on every Socket.IO reconnect: a member of the room
+   * (its host, back within its grace) is re-seated as a re-join would be,
+   * through #admit (so a live holder still gets "userid in use"), keeping
+   * its seat and ownership. Anyone else is told the room exists.
+   */
+  async #reopen (room: Room, connection: Connection, payload: { extra: Record<string, unknown>, maxPlayers?: number | string, password?: string | null }, who_: { userid: string, name: string, extra: Record<string, unknown>, style: ClientStyle }): Promise<Record<string, unknown> | null> {
+    const { userid, style } = who_
+    if (!room.members.has(userid)) throw roomError('exists', style)
+    if (room.password !== null && room.members.get(userid)?.connectionId !== connection.id) {
+      const ok = await passwordMatches(room.password, typeof payload.password === 'string' ? payload.password : '')
+      if (!ok) {
+        audit(this.#log, 'rooms.password_failure', { room: room.key, userid, ip: connection.ip })
+        throw roomError('badPassword', style)
+      }
+      if (!this.#live(connection)) return null
+      // Closed during the check: opening it is a plain open again.
+      if (this.rooms.get(room.key) !== room) return this.open(connection, payload)
+      if (!room.members.has(userid)) throw roomError('exists', style)
+    }
+    this.#admit(room, connection, who_)
     return null
   }
 

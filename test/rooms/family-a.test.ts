@@ -156,7 +156,7 @@ t.test('a second socket claiming a connected userid is refused', async (t) => {
   t.equal((await guest.ack('join-room', { extra: upstreamExtra('guest', 'sess') }))[0], null)
   const impostor = await ioClient(server, { transports: ['websocket'] })
   t.strictSame(await impostor.ack('join-room', { extra: upstreamExtra('guest', 'sess') }), ['userid in use'])
-  t.strictSame(await impostor.ack('open-room', { extra: upstreamExtra('host', 'sess') }), ['room exists'], 'nor can it reopen the room')
+  t.strictSame(await impostor.ack('open-room', { extra: upstreamExtra('host', 'sess') }), ['userid in use'], 'nor can it reopen the room as its host')
   const room = server.app.netplay.rooms.get('sess')
   t.equal(room?.members.get('guest')?.connectionId, guest.id, 'the seat stays with the first socket')
   t.equal(room?.members.get('host')?.connectionId, host.id)
