@@ -12,6 +12,14 @@
 /** The default of `abuse.forgiveMs`: one strike forgiven per minute without one. */
 export const DEFAULT_FORGIVE_MS = 60_000
 
+/**
+ * The default of `abuse.ceiling`: a connection over a limit has the excess
+ * dropped, and only what goes beyond four times the limit is a strike.
+ * Real clients overshoot in bursts (an EmulatorJS guest moving an analog
+ * stick sends 800 inputs a second); a flood goes far beyond.
+ */
+export const DEFAULT_ABUSE_CEILING = 4
+
 export class AbuseCounter {
   readonly limit: number
   /** One strike forgiven per this many milliseconds without a strike; 0 never forgives. */

@@ -40,16 +40,39 @@ export function resultFor (limit: BucketLimit, tokens: number, cost: number, all
   }
 }
 
+/**
+ * What a connection's bucket says of one message: `allowed`; `shed` (over
+ * the limit: dropped, but within `ceiling` times the limit, which real
+ * clients reach in bursts, so not held against the sender); `abusive`
+ * (beyond that: dropped, and a strike).
+ */
+export type Admission = 'allowed' | 'shed' | 'abusive'
+
 /** A single bucket owned by one connection or sender: synchronous, no allocation per take. */
 export class TokenBucket {
   readonly limit: BucketLimit
+  /** Messages up to this many times the limit are shed rather than abusive (1: every refusal is abusive). */
+  readonly ceiling: number
   tokens: number
   updatedMs: number
+  // Charged with the shed messages only: one burst, refilled at (ceiling - 1)
+  // times the rate; made at the first one.
+  #overflow: TokenBucket | undefined
 
-  constructor (limit: BucketLimit, now = Date.now()) {
+  constructor (limit: BucketLimit, now = Date.now(), ceiling = 1) {
     this.limit = limit
+    this.ceiling = ceiling
     this.tokens = limit.capacity
     this.updatedMs = now
+  }
+
+  /** Takes `cost` tokens, or says whether the refused message is within the ceiling (shed) or beyond it (abusive). */
+  admit (cost = 1, now = Date.now()): Admission {
+    if (this.tryTake(cost, now)) return 'allowed'
+    const spare = this.ceiling - 1
+    if (spare <= 0) return 'abusive'
+    this.#overflow ??= new TokenBucket({ capacity: this.limit.capacity, refillPerSecond: this.limit.refillPerSecond * spare }, now)
+    return this.#overflow.tryTake(cost, now) ? 'shed' : 'abusive'
   }
 
   /** Refills for the elapsed time, then takes `cost` tokens if there are enough. */

@@ -32,12 +32,14 @@
 // event of an input index (same frame and value) instead.
 //
 // Strikes: decode failures, `wrong_seat` and `spectator` are invalid
-// messages (cut off once there are more than `invalidLimit` standing);
-// `rate_limited` is a drop (cut off above `dropLimit`). Strikes are forgiven
-// over time (see AbuseCounter). `stale_frame`, `stale_seat`, `duplicate` and
-// `queue_full` are normal on a lossy, reordering channel or a slow host and
-// never strike.
-import { AbuseCounter, DEFAULT_FORGIVE_MS } from '../../lib/abuse.ts'
+// messages (cut off once there are more than `invalidLimit` standing).
+// Over the rate limit a message is `rate_limited`: dropped, no strike (real
+// clients overshoot in bursts); beyond the abuse ceiling (4 times the limit)
+// it is `flooding`, a drop strike (cut off above `dropLimit`). Strikes are
+// forgiven over time (see AbuseCounter). `stale_frame`, `stale_seat`,
+// `duplicate` and `queue_full` are normal on a lossy, reordering channel or
+// a slow host and never strike.
+import { AbuseCounter, DEFAULT_ABUSE_CEILING, DEFAULT_FORGIVE_MS } from '../../lib/abuse.ts'
 import { OptionsInvalidError } from '../../lib/errors.ts'
 import { optionsParser } from '../../lib/options.ts'
 import { TokenBucket } from '../../lib/token-bucket.ts'
@@ -47,7 +49,7 @@ import {
 } from './codecs.ts'
 import { GuardOptions, type GuardOptionsInput } from './schema.ts'
 
-export type RefusalReason = DecodeFailure | 'wrong_seat' | 'stale_seat' | 'spectator' | 'stale_frame' | 'duplicate' | 'rate_limited' | 'queue_full' | 'cut_off'
+export type RefusalReason = DecodeFailure | 'wrong_seat' | 'stale_seat' | 'spectator' | 'stale_frame' | 'duplicate' | 'rate_limited' | 'flooding' | 'queue_full' | 'cut_off'
 
 export interface Accepted {
   readonly ok: true
@@ -75,7 +77,8 @@ const STRIKES: Readonly<Record<RefusalReason, Strike>> = {
   wrong_seat: 'invalid',
   spectator: 'invalid',
   stale_seat: null,
-  rate_limited: 'drop',
+  rate_limited: null,
+  flooding: 'drop',
   stale_frame: null,
   duplicate: null,
   queue_full: null,
@@ -227,7 +230,7 @@ export class InputGuard {
     this.#seatChangeGraceMs = options.seatChangeGraceMs
     this.#adoptSeat = options.familyCPlayer === 'seat'
     this.#tally = init.tally
-    this.bucket = init.bucket ?? new TokenBucket(options.bucket, init.now)
+    this.bucket = init.bucket ?? new TokenBucket(options.bucket, init.now, DEFAULT_ABUSE_CEILING)
     this.invalid = init.invalid ?? new AbuseCounter(options.invalidLimit, undefined, DEFAULT_FORGIVE_MS)
     this.drops = init.drops ?? new AbuseCounter(options.dropLimit, undefined, DEFAULT_FORGIVE_MS)
     if (options.duplicates === 'drop') {
@@ -278,7 +281,8 @@ export class InputGuard {
    */
   check (message: Uint8Array | string, isBinary: boolean, now = Date.now()): CheckResult {
     if (this.invalid.exceeded || this.drops.exceeded) return this.#refuse('cut_off', now)
-    if (!this.bucket.tryTake(1, now)) return this.#refuse('rate_limited', now)
+    const admission = this.bucket.admit(1, now)
+    if (admission !== 'allowed') return this.#refuse(admission === 'shed' ? 'rate_limited' : 'flooding', now)
     const frame = this.#frame
     const status = decodeInputInto(message, isBinary, this.#textAllowed, this.#rules, frame)
     if (status !== 'ok') return this.#refuse(status, now)
@@ -332,7 +336,7 @@ export class InputGuard {
 // ---------- the Socket.IO data-message relay (families A and B) ----------
 
 export type RelayKind = 'pause' | 'play' | 'restart' | 'chat-message' | 'sync-control' | 'frameAck' | 'host-left' | 'unknown'
-export type RelayRefusal = 'too_large' | 'malformed' | 'out_of_range' | 'unknown_shape' | 'not_owner' | 'wrong_seat' | 'spectator'
+export type RelayRefusal = 'too_large' | 'malformed' | 'out_of_range' | 'unknown_shape' | 'not_owner' | 'wrong_seat' | 'stale_seat' | 'spectator'
 export type RelayVerdict = { readonly ok: true, readonly kind: RelayKind } | { readonly ok: false, readonly reason: RelayRefusal }
 
 /** Who sent the message, when the caller knows; checks that need it are skipped otherwise. */
@@ -341,10 +345,12 @@ export interface RelaySender {
   isOwner?: boolean
   /** The sender's seat (null: spectator). A non-owner's sync-control inputs must name it. */
   seat?: number | null
+  /** The seat it had until a moment ago (see `seatChangeGraceMs`): inputs naming it are `stale_seat`, not `wrong_seat`. */
+  previousSeat?: number | null
 }
 
 const RELAY_KINDS: readonly RelayKind[] = ['pause', 'play', 'restart', 'chat-message', 'sync-control', 'frameAck', 'host-left', 'unknown']
-const RELAY_REFUSALS: readonly RelayRefusal[] = ['too_large', 'malformed', 'out_of_range', 'unknown_shape', 'not_owner', 'wrong_seat', 'spectator']
+const RELAY_REFUSALS: readonly RelayRefusal[] = ['too_large', 'malformed', 'out_of_range', 'unknown_shape', 'not_owner', 'wrong_seat', 'stale_seat', 'spectator']
 const RELAY_OK = Object.freeze(Object.fromEntries(RELAY_KINDS.map((kind) => [kind, Object.freeze({ ok: true, kind })]))) as Readonly<Record<RelayKind, RelayVerdict>>
 const RELAY_REFUSED = Object.freeze(Object.fromEntries(RELAY_REFUSALS.map((reason) => [reason, Object.freeze({ ok: false, reason })]))) as Readonly<Record<RelayRefusal, RelayVerdict>>
 const SYNC_FRAME_TEXT = /^\d{1,10}$/
@@ -363,7 +369,7 @@ function jsonBytes (value: unknown): number {
 }
 
 /** One `sync-control` entry: `{ frame, connected_input: [player, index, value] }`; player < 0 is the "no input" marker hosts skip. */
-function checkSyncEntry (entry: unknown, rules: InputRules, seat: number | null | undefined): RelayRefusal | null {
+function checkSyncEntry (entry: unknown, rules: InputRules, seat: number | null | undefined, previousSeat: number | null | undefined): RelayRefusal | null {
   if (!isPlainObject(entry)) return 'malformed'
   const frame = entry.frame
   if (typeof frame === 'number') {
@@ -380,7 +386,7 @@ function checkSyncEntry (entry: unknown, rules: InputRules, seat: number | null 
   if (!Number.isInteger(player)) return 'out_of_range'
   if (player < 0) return null
   if (seat === null) return 'spectator'
-  if (seat !== undefined && player !== seat) return 'wrong_seat'
+  if (seat !== undefined && player !== seat) return player === previousSeat ? 'stale_seat' : 'wrong_seat'
   if (player > rules.playerMax || player < rules.playerMin) return 'out_of_range'
   if (!Number.isInteger(index) || index < rules.indexMin || index > rules.indexMax) return 'out_of_range'
   return Number.isNaN(normalizeValue(index, value, rules)) ? 'out_of_range' : null
@@ -428,7 +434,7 @@ export function validateDataMessage (payload: unknown, config: GuardConfig = def
         if (value.length > relay.maxSyncEntries) return RELAY_REFUSED.out_of_range
         const seat = sender.isOwner === true ? undefined : sender.seat
         for (const entry of value) {
-          const refusal = checkSyncEntry(entry, config.rules, seat)
+          const refusal = checkSyncEntry(entry, config.rules, seat, sender.previousSeat)
           if (refusal !== null) return RELAY_REFUSED[refusal]
         }
         found = key

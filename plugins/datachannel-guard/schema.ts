@@ -28,11 +28,11 @@ export const GuardOptions = Type.Object({
     description: 'An exact repeat of the last accepted event of an input index (same frame and value): forward it (clients retry on unordered channels) or drop it.'
   }),
   bucket: Type.Object({
-    capacity: Type.Number({ exclusiveMinimum: 0, maximum: 1e9, default: 600 }),
-    refillPerSecond: Type.Number({ minimum: 0, maximum: 1e9, default: 400 })
+    capacity: Type.Number({ exclusiveMinimum: 0, maximum: 1e9, default: 4000 }),
+    refillPerSecond: Type.Number({ minimum: 0, maximum: 1e9, default: 2000 })
   }, { additionalProperties: false, default: {}, description: 'Per-sender token bucket (used when the rate-limit plugin does not hand one out).' }),
   invalidLimit: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 5, description: 'Invalid messages tolerated (strikes standing: the rate-limit plugin forgives one per abuse.forgiveMs); one more cuts the sender off.' }),
-  dropLimit: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 20, description: 'Rate-limit drops tolerated (strikes standing, as invalidLimit); one more cuts the sender off.' }),
+  dropLimit: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 20, description: 'Flooding messages (beyond the abuse ceiling, 4 times the rate limit) tolerated (strikes standing, as invalidLimit); one more cuts the sender off.' }),
   familyCPlayer: Type.Union([Type.Literal('seat'), Type.Literal('refuse')], {
     default: 'seat',
     description: 'Generation-1 clients (family C) never learn their seat and name their own preferred player: "seat" writes the sender\'s seat into the message, "refuse" drops it as wrong_seat.'

@@ -28,7 +28,7 @@ export interface RateLimitApi {
   limit (name: string): LimitOptions
   /** Takes `cost` tokens from `key`'s bucket of the named limit. */
   take (name: string, key: string, cost?: number): Promise<TakeResult>
-  /** A bucket owned by one connection or sender (no lookup per take; freed with its owner). */
+  /** A bucket owned by one connection or sender (no lookup per take; freed with its owner), with `abuse.ceiling`. */
   bucket (name: string): TokenBucket
   /** An abuse counter for one connection or sender; `maxDrops` by default, forgiving per `abuse.forgiveMs`. */
   abuseCounter (limit?: number): AbuseCounter
@@ -48,8 +48,8 @@ class CountedBucket extends TokenBucket {
   readonly #name: string
   readonly #drops: Map<string, number>
 
-  constructor (limit: LimitOptions, name: string, drops: Map<string, number>) {
-    super(limit)
+  constructor (limit: LimitOptions, name: string, drops: Map<string, number>, ceiling: number) {
+    super(limit, Date.now(), ceiling)
     this.#name = name
     this.#drops = drops
   }
@@ -145,7 +145,7 @@ async function rateLimit (app: FastifyInstance, input: RateLimitOptionsInput): P
     bodyLimit: options.bodyLimit,
     limit: limitOf,
     take,
-    bucket: (name) => new CountedBucket(limitOf(name), name, drops),
+    bucket: (name) => new CountedBucket(limitOf(name), name, drops, options.abuse.ceiling),
     abuseCounter: (limit = options.abuse.maxDrops) => new AbuseCounter(limit, strikes, options.abuse.forgiveMs),
     httpHook,
     stats: () => ({ drops: Object.fromEntries(drops), strikes: Object.fromEntries(strikes), degraded })

@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox'
-import { DEFAULT_FORGIVE_MS } from '../../lib/abuse.ts'
+import { DEFAULT_ABUSE_CEILING, DEFAULT_FORGIVE_MS } from '../../lib/abuse.ts'
 import type { RedisOption } from '../../lib/redis.ts'
 
 export const LimitOptions = Type.Object({
@@ -29,9 +29,13 @@ export const DEFAULT_LIMITS: Record<string, LimitOptions> = {
   mint: { capacity: 10, refillPerSecond: 0.5, scope: 'shared', failOpen: false },
   relay: { capacity: 400, refillPerSecond: 200, scope: 'local', failOpen: true },
   chat: { capacity: 10, refillPerSecond: 2, scope: 'local', failOpen: true },
-  // Inputs: a gamepad is polled every 10 ms and each analog axis change is a
-  // message, so two sticks in motion send ~200/s; 400/s leaves twice that.
-  data: { capacity: 600, refillPerSecond: 400, scope: 'local', failOpen: true }
+  // Inputs (data channels and the data-message relay; a relayed message costs
+  // one token per started KiB). EmulatorJS polls a gamepad every 10 ms and
+  // turns one analog axis change into 4 inputs, so a stick in motion sends
+  // ~800 messages a second and both sticks ~1,600; an upstream host acks every
+  // input of every guest. Beyond the refill the excess is dropped, and only
+  // what passes `abuse.ceiling` times it is a strike.
+  data: { capacity: 4000, refillPerSecond: 2000, scope: 'local', failOpen: true }
 }
 
 export const RateLimitOptions = Type.Object({
@@ -43,7 +47,13 @@ export const RateLimitOptions = Type.Object({
   bodyLimit: Type.Integer({ minimum: 1024, maximum: 16 * 1024 * 1024, default: 32 * 1024, description: 'Largest request body on netplay routes (413 above).' }),
   limits: Type.Record(Type.String({ pattern: LIMIT_NAME }), LimitOverride, { default: {}, propertyNames: { pattern: LIMIT_NAME } }),
   abuse: Type.Object({
-    maxDrops: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 20, description: 'Rate-limit drops after which a connection is closed.' }),
+    maxDrops: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 20, description: 'Abusive messages (beyond `ceiling` times a limit) after which a connection is closed.' }),
+    ceiling: Type.Number({
+      minimum: 1,
+      maximum: 1000,
+      default: DEFAULT_ABUSE_CEILING,
+      description: 'Messages over a per-connection limit are dropped; only those beyond this many times the limit count as abuse (1: every drop does).'
+    }),
     forgiveMs: Type.Integer({
       minimum: 0,
       maximum: 86_400_000,

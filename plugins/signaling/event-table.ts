@@ -61,6 +61,8 @@ export interface SignalingEvent<S extends TSchema = TSchema> {
   schema: S
   /** Named limit of the rate-limit plugin charged per message (per connection). Default `signaling`. */
   limit?: string
+  /** Tokens one message costs, from its payload as received (before validation). Default 1. */
+  cost?: (payload: unknown) => number
   /** `value`: the ack has a single argument (e.g. `sfu-available`). Default `error-first`. */
   ack?: AckStyle
   handler: (payload: Static<S>, connection: Connection) => unknown
@@ -72,11 +74,19 @@ export type AckResult = { ok: true, data: unknown } | { ok: false, error: EventE
 export const noReply = (_result: AckResult): void => {}
 
 /**
+ * A refusal that is not held against the sender: the message is answered
+ * like any refusal but is no strike (e.g. an input naming the seat its
+ * sender had a moment ago).
+ */
+export interface QuietRefusal { readonly reason: string, readonly quiet: true }
+
+/**
  * A check another plugin adds to an event (e.g. the data-channel guard on
  * `data-message`): runs after schema validation, before the handler; a
- * returned reason refuses the message and counts as an invalid message.
+ * returned reason refuses the message and counts as an invalid message,
+ * unless it is a QuietRefusal.
  */
-export type EventGuard = (payload: unknown, connection: Connection) => string | null
+export type EventGuard = (payload: unknown, connection: Connection) => string | QuietRefusal | null
 
 /** Told after a handler of the event it was registered for answered: how long it took and whether it succeeded (metrics). */
 export type EventHandledListener = (seconds: number, ok: boolean) => void
@@ -86,6 +96,7 @@ interface CompiledEvent {
   check: (value: unknown) => boolean
   guards: EventGuard[]
   limit: string
+  cost: ((payload: unknown) => number) | undefined
   ack: AckStyle
 }
 
@@ -122,6 +133,7 @@ export class EventTable {
       check: (value) => validator.Check(value),
       guards: [],
       limit: event.limit ?? 'signaling',
+      cost: event.cost,
       ack: event.ack ?? 'error-first'
     }
     this.#limits.limit(compiled.limit) // unknown limit names fail at registration
@@ -160,20 +172,16 @@ export class EventTable {
   dispatch (connection: Connection, guard: ConnectionGuard, name: string, payload: unknown, reply: (result: AckResult) => void): void {
     connection.lastMessageAt = Date.now()
     const event = this.#events.get(name)
-    if (event === undefined) {
-      this.#strike(connection, guard.invalid ??= this.#invalidCounter(), 'unknown_event')
-      reply({ ok: false, error: coded(new UnknownEventError()) })
+    // An event this server does not serve (a client feature turned off
+    // here, such as the SFU, or a newer client's event) is answered and
+    // charged like any message, not counted as invalid: clients retry
+    // such calls on a timer. A flood of them is abuse like any other.
+    if (!this.#admit(connection, guard, event?.limit ?? 'signaling', event?.cost?.(payload) ?? 1)) {
+      reply({ ok: false, error: coded(new EventRateLimitedError()) })
       return
     }
-    const buckets = guard.buckets ??= new Map()
-    let bucket = buckets.get(event.limit)
-    if (bucket === undefined) {
-      bucket = this.#limits.bucket(event.limit)
-      buckets.set(event.limit, bucket)
-    }
-    if (!bucket.tryTake()) {
-      this.#strike(connection, guard.drops ??= this.#limits.abuseCounter(), `rate_limited:${event.limit}`)
-      reply({ ok: false, error: coded(new EventRateLimitedError()) })
+    if (event === undefined) {
+      reply({ ok: false, error: coded(new UnknownEventError()) })
       return
     }
     const data = payload === undefined || payload === null ? {} : payload
@@ -182,7 +190,7 @@ export class EventTable {
       reply({ ok: false, error: coded(new InvalidPayloadError()) })
       return
     }
-    let refusal: string | null = null
+    let refusal: string | QuietRefusal | null = null
     try {
       for (const check of event.guards) if ((refusal = check(data, connection)) !== null) break
     } catch (err) {
@@ -190,8 +198,9 @@ export class EventTable {
       return
     }
     if (refusal !== null) {
-      this.#strike(connection, guard.invalid ??= this.#invalidCounter(), `rejected:${refusal}`)
-      reply({ ok: false, error: new EventError('FST_NETPLAY_SIGNALING_REJECTED', refusal) })
+      const reason = typeof refusal === 'string' ? refusal : refusal.reason
+      if (typeof refusal === 'string') this.#strike(connection, guard.invalid ??= this.#invalidCounter(), `rejected:${reason}`)
+      reply({ ok: false, error: new EventError('FST_NETPLAY_SIGNALING_REJECTED', reason) })
       return
     }
     const measured = this.#handled.get(event.definition.name)
@@ -208,7 +217,28 @@ export class EventTable {
     }
   }
 
+  /** A message that is not an event at all (a WebSocket frame that is not `{ event, data }` JSON): invalid. */
+  malformed (connection: Connection, guard: ConnectionGuard, reply: (result: AckResult) => void): void {
+    connection.lastMessageAt = Date.now()
+    this.#strike(connection, guard.invalid ??= this.#invalidCounter(), 'malformed_frame')
+    reply({ ok: false, error: coded(new InvalidPayloadError()) })
+  }
+
   #invalidCounter (): AbuseCounter { return this.#limits.abuseCounter(this.#maxInvalid) }
+
+  /** Charges one message to the connection's bucket of `limit`; false when it is dropped (a strike beyond the abuse ceiling). */
+  #admit (connection: Connection, guard: ConnectionGuard, limit: string, cost: number): boolean {
+    const buckets = guard.buckets ??= new Map()
+    let bucket = buckets.get(limit)
+    if (bucket === undefined) {
+      bucket = this.#limits.bucket(limit)
+      buckets.set(limit, bucket)
+    }
+    const admission = bucket.admit(cost)
+    if (admission === 'allowed') return true
+    if (admission === 'abusive') this.#strike(connection, guard.drops ??= this.#limits.abuseCounter(), `rate_limited:${limit}`)
+    return false
+  }
 
   #failure (name: string, err: unknown): AckResult {
     if (err instanceof EventError) return { ok: false, error: err }

@@ -133,7 +133,7 @@ export default fp(signaling, {
 })
 
 export { SignalingOptions, type SignalingOptionsInput } from './schema.ts'
-export { EventError, type Connection, type SignalingEvent } from './event-table.ts'
+export { EventError, type Connection, type EventGuard, type QuietRefusal, type SignalingEvent } from './event-table.ts'
 export { OutgoingEvent } from './outgoing.ts'
 export { CLIENT_LEFT } from './hub.ts'
 export * from './errors.ts'

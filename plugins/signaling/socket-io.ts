@@ -162,9 +162,9 @@ export function attachSocketIo (app: FastifyInstance, options: SignalingOptions,
       const guard = table.guard()
       hub.add(connection)
       // One listener for every event (known or not) instead of one per event
-      // per socket: less memory per connection. Unknown events are counted
-      // as invalid, and a client waiting on an ack is answered ("unknown
-      // event") instead of left to time out.
+      // per socket: less memory per connection. A client waiting on an ack
+      // for an unknown event is answered ("unknown event") instead of left
+      // to time out.
       socket.onAny((name: string, ...args: unknown[]) => {
         const ack = typeof args.at(-1) === 'function' ? args.pop() as (...a: unknown[]) => void : undefined
         table.dispatch(connection, guard, name, args[0], ack === undefined ? noReply : replyFor(ack, table.ackStyle(name)))

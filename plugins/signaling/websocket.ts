@@ -125,8 +125,9 @@ export async function registerWebSocketRoute (app: FastifyInstance, options: Sig
         } catch {
           frame = { event: undefined }
         }
-        const name = frame !== null && typeof frame === 'object' && typeof frame.event === 'string' ? frame.event : ''
-        table.dispatch(connection, guard, name, frame?.data, replyFor(connection, frame?.id ?? null))
+        const reply = replyFor(connection, frame?.id ?? null)
+        if (frame !== null && typeof frame === 'object' && typeof frame.event === 'string') table.dispatch(connection, guard, frame.event, frame.data, reply)
+        else table.malformed(connection, guard, reply)
       })
       socket.on('close', (code) => hub.remove(connection, code === 1000 ? CLIENT_LEFT : 'client closed'))
     })

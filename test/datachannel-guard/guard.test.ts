@@ -175,30 +175,56 @@ t.test('cut off after more than 5 invalid messages; later messages are refused u
   t.ok(g.cutOff)
   const after = g.check(B(1, 0, 1), true, 0)
   t.same([reason(after), after.cutOff], ['cut_off', true])
-  t.equal(g.bucket.tokens, 600 - 6, 'a cut-off sender no longer takes tokens')
+  t.equal(g.bucket.tokens, 4000 - 6, 'a cut-off sender no longer takes tokens')
 })
 
-t.test('rate limit: bucket 600 at 400/s; cut off after more than 20 drops', async (t) => {
+t.test('rate limit: bucket 4000 at 2000/s; the excess is dropped, and only floods beyond 4 times the rate strike', async (t) => {
   const g = guard()
-  for (let i = 0; i < 600; i++) {
-    t.equal(reason(g.check(B(1, 0, i % 2), true, 0)), 'ok')
-    g.release()
+  const send = (now: number): ReturnType<InputGuard['check']> => {
+    const result = g.check(B(1, 0, 1), true, now)
+    if (result.ok) g.release()
+    return result
   }
+  for (let i = 0; i < 4000; i++) t.equal(reason(send(0)), 'ok')
+  let shed = 0
+  for (let i = 0; i < 4000; i++) if (reason(send(0)) === 'rate_limited') shed++
+  t.equal(shed, 4000, 'one more burst is dropped as rate_limited')
+  t.equal(g.drops.total, 0, 'no strike for it')
   for (let i = 0; i < 20; i++) {
-    const result = g.check(B(1, 0, 1), true, 0)
-    t.same([reason(result), result.cutOff], ['rate_limited', false])
+    const result = send(0)
+    t.same([reason(result), result.cutOff], ['flooding', false])
   }
-  t.equal(reason(g.check(B(1, 0, 1), true, 500)), 'ok', 'refilled 200 tokens after 500 ms')
-  g.release()
-  let result = g.check(B(1, 0, 1), true, 500)
-  while (result.ok) {
-    g.release()
-    result = g.check(B(1, 0, 1), true, 500)
-  }
-  t.same([reason(result), result.cutOff], ['rate_limited', true], 'the 21st drop cuts it off')
-  t.equal(reason(g.check(B(1, 0, 1), true, 10_000)), 'cut_off', 'for good, even with a full bucket')
+  t.equal(reason(send(500)), 'ok', 'refilled 1000 tokens after 500 ms')
+  let result = send(500)
+  while (result.ok || result.reason === 'rate_limited') result = send(500)
+  t.same([reason(result), result.cutOff], ['flooding', true], 'the 21st flooding message cuts it off')
+  t.equal(reason(send(10_000)), 'cut_off', 'for good, even with a full bucket')
   t.equal(g.drops.total, 21)
-  t.equal(g.invalid.total, 0, 'drops are not invalid messages')
+  t.equal(g.invalid.total, 0, 'floods are not invalid messages')
+})
+
+t.test('EmulatorJS gamepad rates: both sticks for a minute pass; 3,000/s is shed without a cut-off; 20,000/s is cut off', async (t) => {
+  // One analog axis change is 4 inputs and a gamepad is polled every 10 ms:
+  // a guest moving both sticks sends 1,600 inputs a second.
+  const run = (perSecond: number, seconds: number): { accepted: number, refused: Record<string, number>, cutOffAtMs: number | null } => {
+    const g = guard()
+    let cutOffAtMs: number | null = null
+    for (let i = 0; i < perSecond * seconds; i++) {
+      const now = Math.floor(i * 1000 / perSecond)
+      const result = g.check(B(1, 16 + (i % 4), i % 2 === 0 ? 0x7fff : 0), true, now)
+      if (result.ok) g.release()
+      else if (result.cutOff && cutOffAtMs === null) cutOffAtMs = now
+    }
+    return { accepted: g.accepted, refused: g.stats().refused, cutOffAtMs }
+  }
+  const sticks = run(1600, 60)
+  t.same([sticks.accepted, sticks.refused, sticks.cutOffAtMs], [96_000, {}, null], 'two sticks for a minute: every input through')
+  const fast = run(3000, 20)
+  t.equal(fast.cutOffAtMs, null, '3,000/s (1.5 times the limit): never cut off')
+  t.ok((fast.refused.rate_limited ?? 0) > 0, 'its excess is dropped')
+  t.equal(fast.refused.flooding, undefined)
+  const flood = run(20_000, 5)
+  t.ok(flood.cutOffAtMs !== null && flood.cutOffAtMs < 1000, `20,000/s is cut off within a second (at ${String(flood.cutOffAtMs)} ms)`)
 })
 
 t.test("the rate-limit plugin's bucket and counters are used when passed in", async (t) => {
@@ -207,11 +233,12 @@ t.test("the rate-limit plugin's bucket and counters are used when passed in", as
   const g = guard({ bucket, invalid: new AbuseCounter(1, strikes), drops: new AbuseCounter(1, strikes) })
   t.equal(reason(g.check(B(1, 0, 1), true, 0)), 'ok')
   t.equal(reason(g.check(Buffer.from('{}'), true, 0)), 'malformed')
+  // A bucket made without a ceiling: every refusal is a flood.
   const third = g.check(B(1, 0, 1), true, 0)
-  t.same([reason(third), third.cutOff], ['rate_limited', false])
+  t.same([reason(third), third.cutOff], ['flooding', false])
   const fourth = g.check(B(1, 0, 1), true, 0)
-  t.same([reason(fourth), fourth.cutOff], ['rate_limited', true], 'drop limit 1')
-  t.same(Object.fromEntries(strikes), { malformed: 1, rate_limited: 2 }, 'strikes land in the shared tally')
+  t.same([reason(fourth), fourth.cutOff], ['flooding', true], 'drop limit 1')
+  t.same(Object.fromEntries(strikes), { malformed: 1, flooding: 2 }, 'strikes land in the shared tally')
   t.equal(bucket.tokens, 0)
 })
 
@@ -289,7 +316,7 @@ t.test('options: defaults, and invalid options name the option', async (t) => {
   const { options } = guardConfig()
   t.same(
     [options.maxMessageBytes, options.indexRange, options.analogValues, options.reorderWindow, options.bucket, options.invalidLimit, options.dropLimit, options.pendingCap, options.labels],
-    [4096, { min: 0, max: 29 }, { min: 0, max: 0x7fff }, 32, { capacity: 600, refillPerSecond: 400 }, 5, 20, 128, ['netplay-input', 'ejs-inputs']]
+    [4096, { min: 0, max: 29 }, { min: 0, max: 0x7fff }, 32, { capacity: 4000, refillPerSecond: 2000 }, 5, 20, 128, ['netplay-input', 'ejs-inputs']]
   )
   t.same(options.relay, { maxBytes: 16384, allowUnknown: true, maxSyncEntries: 64, ownerOnly: ['host-left'] })
   const invalid = (input: Parameters<typeof guardConfig>[0]): string => {

@@ -81,8 +81,10 @@ t.test('past abuse.maxDrops or maxInvalidMessages the connection is closed', asy
   const before = await roomsSnapshot(server)
   const { capacity } = server.app.netplay.rateLimit.limit('signaling')
 
+  // A burst passes, one more burst is dropped without a strike (real clients
+  // overshoot), and what goes beyond that strikes: maxDrops + 1 closes.
   const flooder = await ioClient(server, { transports: ['websocket'] })
-  for (let i = 0; i < capacity + 20; i++) flooder.socket.emit('request-room-state', {})
+  for (let i = 0; i < 2 * capacity + 20; i++) flooder.socket.emit('request-room-state', {})
   t.strictSame(await flooder.inbox.take('netplay-error'), { error: 'FST_NETPLAY_SIGNALING_CLOSED', message: 'rate limit exceeded' })
   t.equal(await flooder.inbox.take('disconnect'), 'io server disconnect', 'Socket.IO flooder cut off')
 
@@ -91,12 +93,12 @@ t.test('past abuse.maxDrops or maxInvalidMessages the connection is closed', asy
   for (let i = 0; i < 5; i++) answers.push((await invalid.ack('update-player-slot', { playerSlot: 'x' }))[0])
   t.strictSame(answers, Array(5).fill('invalid payload'), 'up to the limit: error acks')
   t.ok(invalid.socket.connected)
-  invalid.socket.emit('no-such-event')
+  invalid.socket.emit('update-player-slot', { playerSlot: 'x' })
   t.strictSame(await invalid.inbox.take('netplay-error'), { error: 'FST_NETPLAY_SIGNALING_CLOSED', message: 'too many invalid messages' })
-  t.equal(await invalid.inbox.take('disconnect'), 'io server disconnect', 'one more (an unknown event) closes it')
+  t.equal(await invalid.inbox.take('disconnect'), 'io server disconnect', 'one more closes it')
 
   const wsFlooder = await wsClient(server)
-  for (let i = 0; i < capacity + 20; i++) wsFlooder.send(JSON.stringify({ id: i, event: 'request-room-state', data: {} }))
+  for (let i = 0; i < 2 * capacity + 20; i++) wsFlooder.send(JSON.stringify({ id: i, event: 'request-room-state', data: {} }))
   t.match(await wsFlooder.closed, { code: 1008, reason: 'rate limit exceeded' })
   t.match(await wsFlooder.inbox.take('netplay-error'), { error: 'FST_NETPLAY_SIGNALING_CLOSED' })
   const wsInvalid = await wsClient(server)
@@ -107,6 +109,30 @@ t.test('past abuse.maxDrops or maxInvalidMessages the connection is closed', asy
   t.ok(host.socket.connected, 'the room members were not touched')
   const fresh = await ioClient(server)
   t.equal((await fresh.ack('join-room', { extra: extra('Limits', 'fresh') }))[0], null, 'the server still serves')
+})
+
+t.test('over a limit: "rate limited" acks and no strike up to the abuse ceiling; the connection stays', async (t) => {
+  const server = await startNetplay(t, { rateLimit: { abuse: { maxDrops: 1 } } })
+  const { capacity } = server.app.netplay.rateLimit.limit('signaling')
+  const client = await ioClient(server, { transports: ['websocket'] })
+  const answers = await Promise.all(Array.from({ length: 2 * capacity }, async () => (await client.ack('request-room-state', {}))[0]))
+  t.equal(answers.filter((a) => a === 'not in room').length, capacity, 'a burst served')
+  t.equal(answers.filter((a) => a === 'rate limited').length, capacity, 'one more burst refused')
+  t.ok(client.socket.connected, 'not cut off')
+  t.same(server.app.netplay.rateLimit.stats().strikes, {}, 'no strike')
+})
+
+t.test('an event the server does not serve is answered, not held against the client (sfu-* without the SFU plugin)', async (t) => {
+  // EmulatorJS-SFU asks sfu-available on every setup retry and polls
+  // sfu-get-producers every 2 s: a server without the SFU must not count
+  // those as invalid messages and cut it off (ten of them used to).
+  const server = await startNetplay(t, { signaling: { maxInvalidMessages: 2 } })
+  const client = await ioClient(server)
+  for (let i = 0; i < 12; i++) {
+    t.equal((await client.ack(i % 2 === 0 ? 'sfu-available' : 'sfu-get-producers', {}))[0], 'unknown event')
+  }
+  t.ok(client.socket.connected, 'still connected after 12')
+  t.same(server.app.netplay.rateLimit.stats().strikes, {}, 'no strike')
 })
 
 t.test('invalid messages spread over a long session are forgiven (abuse.forgiveMs); a burst is not', async (t) => {

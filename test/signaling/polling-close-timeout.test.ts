@@ -11,7 +11,7 @@ t.test('a long-polling client cut off for abuse leaves no timer behind', async (
   const before = activeHandles()
   const server = await startNetplay(t, { signaling: { maxInvalidMessages: 2 } })
   const abuser = await ioClient(server, { transports: ['polling'] })
-  for (let i = 0; i < 3; i++) abuser.socket.emit('no-such-event')
+  for (let i = 0; i < 3; i++) abuser.socket.emit('update-player-slot', { playerSlot: 'x' })
   t.strictSame(await abuser.inbox.take('netplay-error'), { error: 'FST_NETPLAY_SIGNALING_CLOSED', message: 'too many invalid messages' }, 'told why')
   t.equal(await abuser.inbox.take('disconnect'), 'io server disconnect')
   await server.app.close()
