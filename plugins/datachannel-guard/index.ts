@@ -19,7 +19,7 @@ export interface DatachannelGuardApi {
    */
   inputGuard (init: Pick<InputGuardInit, 'seat' | 'userid' | 'protocol' | 'label'> & { carry?: InputGuard }): InputGuard
   /** Checks one relayed `data-message` from a room member (`byteLength`: its JSON size, when known). */
-  checkRelay (payload: unknown, sender: { isOwner: boolean, seat: number | null }, byteLength?: number): RelayVerdict
+  checkRelay (payload: unknown, sender: { isOwner: boolean, seat: number | null, previousSeat?: number | null }, byteLength?: number): RelayVerdict
   /** Refusals by reason (inputs and relayed messages), for metrics. */
   stats (): { rejects: Record<string, number> }
 }
@@ -35,10 +35,32 @@ async function datachannelGuard (app: FastifyInstance, input: GuardOptionsInput)
   const tally = new Map<string, number>()
   const { rateLimit, rooms, signaling } = app.netplay
 
-  const checkRelay = (payload: unknown, sender: { isOwner: boolean, seat: number | null }, byteLength?: number): RelayVerdict => {
+  const checkRelay = (payload: unknown, sender: { isOwner: boolean, seat: number | null, previousSeat?: number | null }, byteLength?: number): RelayVerdict => {
     const verdict = validateDataMessage(payload, config, sender, byteLength)
     if (!verdict.ok) tally.set(`relay:${verdict.reason}`, (tally.get(`relay:${verdict.reason}`) ?? 0) + 1)
     return verdict
+  }
+
+  // The seat each relaying member had when last seen, the one before, and
+  // when the change was seen. Seats change under a client's feet (upstream
+  // rooms renumber when a player leaves), and its inputs keep naming the
+  // old seat until it hears of the change: those are dropped as stale, not
+  // held against it, for seatChangeGraceMs (as the SFU input guards do).
+  const seats = new WeakMap<object, { seat: number | null, previous: number | null, changedAt: number }>()
+  const graceMs = config.options.seatChangeGraceMs
+  const adoptSeat = config.options.familyCPlayer === 'seat'
+  const previousSeat = (member: object, seat: number | null, now: number): number | null => {
+    const seen = seats.get(member)
+    if (seen === undefined) {
+      seats.set(member, { seat, previous: seat, changedAt: Number.NEGATIVE_INFINITY })
+      return seat
+    }
+    if (seen.seat !== seat) {
+      seen.previous = seen.seat
+      seen.seat = seat
+      seen.changedAt = now
+    }
+    return now - seen.changedAt <= graceMs ? seen.previous : seat
   }
 
   // Only room members relay (rooms refuses the rest with "not in room"); the
@@ -48,8 +70,16 @@ async function datachannelGuard (app: FastifyInstance, input: GuardOptionsInput)
     if (bound === undefined) return null
     // The schema made it an object; rooms sends this same text if it passes.
     const byteLength = Buffer.byteLength(serialized(payload as object))
-    const verdict = checkRelay(payload, { isOwner: bound.room.ownerUserid === bound.member.userid, seat: bound.member.slot }, byteLength)
-    return verdict.ok ? null : verdict.reason
+    const { member, room } = bound
+    const sender = { isOwner: room.ownerUserid === member.userid, seat: member.slot, previousSeat: previousSeat(member, member.slot, Date.now()) }
+    const verdict = checkRelay(payload, sender, byteLength)
+    if (verdict.ok) return null
+    // Dropped, not held against the sender: inputs from a seat it had a
+    // moment ago, and a generation-1 client's (it never learns its seat, and
+    // sends sync-control naming its preferred player until its input
+    // override is installed; familyCPlayer 'seat' trusts the seat instead).
+    const quiet = verdict.reason === 'stale_seat' || (verdict.reason === 'wrong_seat' && member.style === 'sfu-gen1' && adoptSeat)
+    return quiet ? { reason: verdict.reason, quiet: true } : verdict.reason
   })
 
   netplayNamespace(app).datachannelGuard = {
