@@ -416,7 +416,10 @@ export class RoomService {
   /**
    * A connection went away: its seat is held for the grace period, shown as
    * reconnecting, unless the client closed on purpose (`left`): then it has
-   * left the room, whether or not its `leave-room` arrived.
+   * left the room, whether or not its `leave-room` arrived. Upstream
+   * EmulatorJS never reclaims a seat (it leaves on any disconnect and
+   * rejoins under a new random userid), so its members get no grace: a
+   * held seat would only make the room look full to the player coming back.
    */
   disconnected (connection: Connection, left = false): void {
     const bound = this.bindingOf(connection.id)
@@ -426,7 +429,7 @@ export class RoomService {
     }
     const { room, member } = bound
     this.#unbind(connection.id, member.userid)
-    if (left || this.#options.reconnectGraceMs === 0) {
+    if (left || this.#options.reconnectGraceMs === 0 || member.style === 'upstream') {
       this.removeMember(room, member, left ? 'left' : 'disconnected')
       return
     }
@@ -449,11 +452,29 @@ export class RoomService {
       this.closeRoom(room, 'empty')
       return
     }
+    if (room.ownerUserid === member.userid && room.style !== 'sfu') {
+      this.#hostGone(room)
+      return
+    }
     if (room.ownerUserid === member.userid) room.ownerUserid = room.nextOwner()
     if (room.style === 'upstream') room.closeUpSeats()
     this.#emitRoom(room, 'room-player-left', { userid: member.userid, socketId: member.connectionId }, undefined, SFU_ONLY)
     this.#broadcastUsers(room)
     this.#published(room)
+  }
+
+  /**
+   * The owner of an upstream or generation-1 room is gone for good: the game
+   * is over. Their guests run no emulator and cannot host (upstream ones
+   * ignore is_host; generation-1 ones stream from the host through the
+   * SFU), so passing ownership on would leave them staring at a frozen
+   * stream in a room still listed and joinable. They are shown the host gone
+   * (users-updated, now: the coalesced one is never sent for a closed room),
+   * then disconnected, which is how both clients leave a room.
+   */
+  #hostGone (room: Room): void {
+    this.#emitRoom(room, 'users-updated', room.usersMap())
+    this.closeRoom(room, 'host left', { disconnect: true })
   }
 
   /**

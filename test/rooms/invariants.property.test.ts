@@ -68,6 +68,12 @@ async function checkInvariants (server: NetplayServer): Promise<void> {
       for (const m of r.members.values()) if (m.slot !== null) assert.equal(places.indexOf(m.userid), m.slot, `${r.key}: ${m.userid}'s seat ${m.slot} is its place in the users map (${places})`)
     }
     if (r.ownerUserid !== null) assert.ok(r.members.has(r.ownerUserid), `${r.key}: the owner is a member`)
+    if (r.style === 'upstream') {
+      // Upstream games end with their host (the room closes), and upstream
+      // members never wait in a grace: they never come back to their seat.
+      assert.ok(r.ownerUserid !== null && r.members.get(r.ownerUserid)?.connectionId !== null, `${r.key}: an upstream room has its host, connected`)
+      for (const m of r.members.values()) assert.ok(m.connectionId !== null, `${r.key}: upstream member ${m.userid} holds a seat without a connection`)
+    }
     if (seats.length > 0) assert.ok(r.ownerUserid !== null && r.members.get(r.ownerUserid)?.slot !== null, `${r.key}: a room with players is owned by a player`)
     for (const m of r.members.values()) {
       if (m.connectionId === null) {
@@ -136,16 +142,45 @@ t.test('rooms stay consistent under random open/join/leave/drop/reconnect/seat s
     assert.equal([...server.app.netplay.rooms.all()].length, 0, 'rooms left over between runs')
   }
 
+  /**
+   * Clients the server disconnected (their upstream room closed with its
+   * host) are let go before the next step, as the real client leaves then.
+   */
+  function forgetServerClosed (): void {
+    for (const [player, client] of clients.entries()) {
+      if (client === null || (client.id !== '' && server.app.netplay.signaling.connection(client.id) !== undefined)) continue
+      client.close()
+      clients[player] = null
+    }
+  }
+
   async function apply (s: Step): Promise<void> {
     switch (s.kind) {
       case 'open': {
         const client = await socketOf(s.who)
+        const userid = `player-${s.who}`
+        const existing = server.app.netplay.rooms.get(roomKey(s.room))
+        const member = existing?.members.get(userid)
+        const seat = member?.slot
+        const owner = existing?.ownerUserid
         const [err] = await client.ack('open-room', { extra: extraFor(s.who, s.room), maxPlayers: s.maxPlayers, password: s.password ? 'pw' : null })
         if (err === null) {
           lastRoom[s.who] = s.room
           const opened = server.app.netplay.rooms.get(roomKey(s.room))
-          assert.equal(opened?.members.get(`player-${s.who}`)?.slot, 0, 'the opener sits in slot 0')
-          assert.equal(opened?.ownerUserid, `player-${s.who}`, 'and owns the room')
+          if (opened !== existing || existing === undefined) {
+            assert.equal(opened?.members.get(userid)?.slot, 0, 'the opener sits in slot 0')
+            assert.equal(opened?.ownerUserid, userid, 'and owns the room')
+          } else {
+            // Opening a room that exists re-seats a member of it (generation 1
+            // sends open-room again on reconnect); nobody else gets in that way.
+            assert.ok(member !== undefined, 'only a member may open a room that exists')
+            assert.equal(existing.members.get(userid), member, 'the same member')
+            assert.equal(member.slot, seat, 'in the same seat')
+            assert.equal(existing.ownerUserid, owner, 'the owner unchanged')
+            assert.equal(server.app.netplay.rooms.bindingOf(client.id)?.member, member, 'bound to the socket that opened')
+          }
+        } else if (existing !== undefined && member === undefined) {
+          assert.equal(err, 'room exists', 'anyone but a member is told the room exists')
         }
         return
       }
@@ -208,6 +243,7 @@ t.test('rooms stay consistent under random open/join/leave/drop/reconnect/seat s
       try {
         for (const [i, s] of sequence.entries()) {
           await apply(s)
+          forgetServerClosed()
           steps++
           try {
             await checkInvariants(server)
