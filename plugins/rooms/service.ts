@@ -234,11 +234,11 @@ export class RoomService {
   async join (connection: Connection, payload: { extra: Record<string, unknown>, password?: string | null }): Promise<unknown> {
     const extra = payload.extra
     const style = styleOf(extra)
-    const key = text(extra.sessionid, 128) || text(extra.room_name, 128)
-    let room = this.find(key) ?? this.find(text(extra.room_name, 128))
+    let room = this.#roomToJoin(extra, style)
     if (room === undefined) {
-      const node = style === 'sfu' ? await this.#directory.locate(key) : null
-      if (node !== null) return this.#redirect(connection, text(extra.room_name, 128) || key, node)
+      const key = text(extra.room_name, 128) || text(extra.sessionid, 128)
+      const node = style === 'sfu' && key !== '' ? await this.#directory.locate(key) : null
+      if (node !== null) return this.#redirect(connection, key, node)
       throw roomError('notFound', style)
     }
     // Already seated here: the EmulatorJS-SFU generation-2 host opens with one
@@ -264,6 +264,31 @@ export class RoomService {
     }
     const users = this.#admit(room, connection, { userid, name, extra, style })
     return style === 'sfu' ? room.state(users) : users
+  }
+
+  /**
+   * The room a `join-room` names. Upstream EmulatorJS joins by the listed
+   * key (its `sessionid`) and nothing else: with that room gone, a room of
+   * the same display name is a stranger's game, maybe of another game or
+   * site. EmulatorJS-SFU joins by room name (the key of its rooms); a room
+   * keyed otherwise (an upstream one) is found by its display name only
+   * when that is unique and the domain and game match.
+   */
+  #roomToJoin (extra: Record<string, unknown>, style: ClientStyle): Room | undefined {
+    const sessionid = text(extra.sessionid, 128)
+    if (style === 'upstream') return this.rooms.get(sessionid)
+    const name = text(extra.room_name, 128)
+    const direct = this.rooms.get(name) ?? this.rooms.get(sessionid)
+    if (direct !== undefined || name === '') return direct
+    const domain = text(extra.domain, 256)
+    const gameId = String(extra.game_id ?? '')
+    let match: Room | undefined
+    for (const room of this.rooms.values()) {
+      if (room.name !== name || room.domain !== domain || room.gameId !== gameId) continue
+      if (match !== undefined) return undefined // ambiguous display name
+      match = room
+    }
+    return match
   }
 
   #bind (connectionId: string, room: Room, userid: string): void {
