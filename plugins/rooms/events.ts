@@ -1,8 +1,9 @@
 // The room events of families A, B and C on the signaling table.
 import { serialized } from '../../lib/serialized.ts'
 import { CLIENT_LEFT, OutgoingEvent, type SignalingApi } from '../signaling/index.ts'
-import { alreadyHaveSlot, roomError } from './errors.ts'
+import { roomError } from './errors.ts'
 import type { RoomListFeed } from './list-feed.ts'
+import { Lobby } from './lobby.ts'
 import { SPECTATOR_SLOT, mergeClientFields } from './room.ts'
 import type { RoomService } from './service.ts'
 import {
@@ -19,6 +20,8 @@ function jsonBytes (value: unknown): number {
 }
 
 export function defineRoomEvents (signaling: SignalingApi, rooms: RoomService, options: RoomsOptions, listFeed: RoomListFeed): void {
+  const lobby = new Lobby(rooms)
+
   signaling.define({ name: 'open-room', schema: OpenRoomPayload, handler: (payload, connection) => rooms.open(connection, payload) })
 
   signaling.define({ name: 'join-room', schema: JoinRoomPayload, handler: (payload, connection) => rooms.join(connection, payload) })
@@ -192,15 +195,15 @@ export function defineRoomEvents (signaling: SignalingApi, rooms: RoomService, o
     schema: PlayerSlotPayload,
     handler: (payload, connection) => {
       const { room, member } = rooms.requireBinding(connection)
-      const slot = payload.playerSlot
-      if (member.slot === slot) throw alreadyHaveSlot(slot)
-      // A spectator cannot take a seat it was not given; in an upstream room
-      // a seat is a place in the users map (see Room.closeUpSeats), not a choice.
-      if (member.slot === null || room.style === 'upstream' || slot < 0 || slot >= room.maxPlayers || slot === SPECTATOR_SLOT) throw roomError('invalidSlot', member.style)
-      if (room.slotTaken(slot)) throw roomError('slotTaken', member.style)
-      member.slot = slot
-      rooms.broadcast(room, 'player-slot-updated', { playerId: member.userid, playerSlot: slot })
-      rooms.refreshUsers(room)
+      try {
+        lobby.changeSeat(room, member, payload.playerSlot)
+      } catch (err) {
+        // EmulatorJS-SFU moves itself before it asks and never rolls back on
+        // a refusal: its inputs would name a seat it does not have (which the
+        // input guard holds against it). Tell it where it really sits.
+        if (member.style !== 'upstream') rooms.emitTo(connection.id, 'player-slot-updated', { playerId: member.userid, playerSlot: member.slot ?? SPECTATOR_SLOT })
+        throw err
+      }
       return null
     }
   })

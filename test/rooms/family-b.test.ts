@@ -124,9 +124,11 @@ t.test('delay_sync lobby: ready, slots, start, ROM check and spectators', async 
 
   t.strictSame(await bob.client.ack('update-player-slot', { roomName: 'Lobby', playerSlot: 0 }), ['slot taken'])
   t.strictSame(await bob.client.ack('update-player-slot', { roomName: 'Lobby', playerSlot: 1 }), ['you already have slot 1'])
-  for (const bad of [3, -1, 8, 99]) t.strictSame(await bob.client.ack('update-player-slot', { roomName: 'Lobby', playerSlot: bad }), ['invalid slot'], `slot ${bad}`)
+  for (const bad of [3, -1, 99]) t.strictSame(await bob.client.ack('update-player-slot', { roomName: 'Lobby', playerSlot: bad }), ['invalid slot'], `slot ${bad}`)
+  t.strictSame(bob.client.inbox.all('player-slot-updated'), Array(5).fill({ playerId: bob.userid, playerSlot: 1 }), 'after each refusal bob is told his real seat')
+  t.equal(alice.client.inbox.count('player-slot-updated'), 0, 'and only he is')
   t.strictSame(await bob.client.ack('update-player-slot', { roomName: 'Lobby', playerSlot: 2 }), [null, null])
-  for (const member of everyone) t.strictSame(await member.client.inbox.take('player-slot-updated'), { playerId: bob.userid, playerSlot: 2 })
+  for (const member of everyone) t.strictSame(await member.client.inbox.take('player-slot-updated', (d) => d.playerSlot === 2), { playerId: bob.userid, playerSlot: 2 })
   t.equal(server.app.netplay.rooms.get('Lobby')?.members.get(bob.userid)?.slot, 2)
 
   // A different ROM is refused with the structured error; spectating is offered.
@@ -141,7 +143,8 @@ t.test('delay_sync lobby: ready, slots, start, ROM check and spectators', async 
   const room = server.app.netplay.rooms.get('Lobby')
   t.equal(room?.current, 2, 'spectators are not counted')
   t.match((await server.get('/list', { authorization: `Bearer ${await server.token('lister')}` })).body, { Lobby: { current: 2, max: 3, spectator_mode: 1 } })
-  t.strictSame(await mallory.client.ack('update-player-slot', { roomName: 'Lobby', playerSlot: 1 }), ['invalid slot'], 'a spectator cannot take a free seat')
+  t.strictSame(await mallory.client.ack('update-player-slot', { roomName: 'Lobby', playerSlot: 2 }), ['slot taken'], 'a spectator cannot take a taken seat')
+  t.strictSame(await mallory.client.ack('update-player-slot', { roomName: 'Lobby', playerSlot: 3 }), ['invalid slot'], 'nor one past maxPlayers (free seats: see update-player-slot-spectating)')
   const users = await alice.client.inbox.take<Users>('users-updated', (u) => mallory.userid in u)
   t.match(users[mallory.userid], { is_spectator: true, player_slot: 8 })
   t.equal(room?.members.get(mallory.userid)?.slot, null)
