@@ -6,7 +6,9 @@
 // (`VAR=` in a compose file). A value that cannot be used stops the server
 // with a message naming the flag or variable it came from.
 import { readFileSync } from 'node:fs'
+import { isIP } from 'node:net'
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util'
+import type { TrustProxy } from '../../lib/client-address.ts'
 import type { NetplayOptions } from '../../index.ts'
 
 export const HELP = `fastify-netplay: netplay server for EmulatorJS (rooms, signaling, auth, limits)
@@ -24,6 +26,11 @@ Names without a flag are romm-sfu-server's, with the same format.
   --cert <file>         TLS certificate (PEM); with --key serves HTTPS + HSTS [TLS_CERT]
   --key <file>          TLS private key (PEM)                       [TLS_KEY]
   --cors <origins>      comma-separated allowed origins, default *  [CORS_ORIGINS]
+  --trust-proxy <v>     behind a reverse proxy (RomM's nginx): true (any hop) or
+                        the proxies' addresses/CIDRs (also loopback, linklocal,
+                        uniquelocal), comma-separated; clients are then rate-
+                        limited and logged by their X-Forwarded-For address;
+                        default off                                 [TRUST_PROXY]
   --public-url <url>    URL clients use to reach this node          [PUBLIC_URL]
   --node-id <id>        node id for /resolve and the registry       [NODE_ID]
   --log-level <level>   trace, debug, info, warn, error, fatal or silent;
@@ -86,6 +93,7 @@ logged. An --issuer none of them can verify stops the server instead.`
 export const FLAGS = {
   port: { type: 'string' },
   host: { type: 'string' },
+  'trust-proxy': { type: 'string' },
   'announced-ip': { type: 'string' },
   prefix: { type: 'string' },
   secret: { type: 'string', multiple: true },
@@ -127,6 +135,8 @@ export interface StandaloneConfig {
   /** Serve the demo page at <prefix>/demo. */
   demo: boolean
   tls: { cert: Buffer, key: Buffer } | null
+  /** Fastify's trustProxy (Socket.IO's handshakes get the same). */
+  trustProxy: TrustProxy
   netplay: NetplayOptions
 }
 
@@ -273,6 +283,7 @@ export function configFrom (argv: string[], env: NodeJS.ProcessEnv): StandaloneC
   const drainTimeoutMs = integer(setting('drain-timeout-ms', 'NETPLAY_DRAIN_TIMEOUT_MS')) ?? 10_000
   const announcedIp = text('announced-ip', 'ANNOUNCED_IP')
   const listenIp = text('host', 'LISTEN_IP') ?? '0.0.0.0'
+  const trustProxy = trustProxyFrom(setting('trust-proxy', 'TRUST_PROXY'))
 
   const auth = authFrom(setting, variable, values.secret ?? [], values.jwks ?? [], redis)
   const sfu = sfuFrom(setting, variable, { listenIp, announcedIp, publicUrl })
@@ -289,11 +300,12 @@ export function configFrom (argv: string[], env: NodeJS.ProcessEnv): StandaloneC
     demo: values['no-demo'] !== true,
     logLevel,
     tls: certFile !== undefined && keyFile !== undefined ? { cert: readFileSync(certFile), key: readFileSync(keyFile) } : null,
+    trustProxy,
     netplay: {
       prefix,
       auth,
       ...(redis !== undefined ? { redis } : {}),
-      signaling: { socketIo: { corsOrigins: list(text('cors', 'CORS_ORIGINS') ?? '*') } },
+      signaling: { socketIo: { corsOrigins: list(text('cors', 'CORS_ORIGINS') ?? '*'), trustProxy } },
       rooms: {
         ...(publicUrl !== undefined ? { publicUrl } : {}),
         ...(nodeId !== undefined ? { nodeId } : {}),
@@ -318,6 +330,23 @@ export function configFrom (argv: string[], env: NodeJS.ProcessEnv): StandaloneC
 }
 
 type SettingOf = (flag: keyof typeof FLAGS | null, ...names: string[]) => Setting | undefined
+
+/** true/false, or proxy addresses and CIDRs (comma-separated), as Fastify's trustProxy. */
+function trustProxyFrom (setting: Setting | undefined): TrustProxy {
+  if (setting === undefined) return false
+  const value = setting.value.trim()
+  if (/^(true|yes|on)$/i.test(value)) return true
+  if (/^(false|no|off)$/i.test(value)) return false
+  const addresses = list(value)
+  for (const address of addresses) {
+    const [ip = '', bits] = address.split('/')
+    const cidr = isIP(ip) !== 0 && (bits === undefined || /^\d{1,3}$/.test(bits))
+    if (!cidr && !['loopback', 'linklocal', 'uniquelocal'].includes(address)) {
+      throw new Error(`invalid ${setting.from}: "${address}" is not an address, a CIDR, loopback, linklocal or uniquelocal`)
+    }
+  }
+  return addresses
+}
 
 /**
  * Auth is on as soon as there is a way to verify tokens: HS256 secrets,

@@ -14,6 +14,7 @@ export async function buildServer (config: StandaloneConfig): Promise<FastifyIns
   const app = Fastify({
     ...netplayServerOptions({ level: config.logLevel }),
     ...(config.tls !== null ? { https: config.tls } : {}),
+    trustProxy: config.trustProxy,
     forceCloseConnections: true
   }) as unknown as FastifyInstance
   if (config.tls !== null) {

@@ -5,6 +5,7 @@
 import { ServerResponse, type IncomingMessage } from 'node:http'
 import { Server, type Socket } from 'socket.io'
 import type { FastifyInstance } from 'fastify'
+import { clientAddress } from '../../lib/client-address.ts'
 import { errorBody } from '../../lib/errors.ts'
 import type { Identity } from '../../lib/netplay.ts'
 import { noReply, type AckResult, type Connection, type EventTable } from './event-table.ts'
@@ -19,10 +20,10 @@ class SocketIoConnection implements Connection {
   readonly ip: string
   lastMessageAt = Date.now()
 
-  constructor (socket: Socket, identity: Identity | null) {
+  constructor (socket: Socket, identity: Identity | null, ip: string) {
     this.socket = socket
     this.identity = identity
-    this.ip = socket.handshake.address
+    this.ip = ip
   }
 
   get id (): string { return this.socket.id }
@@ -126,6 +127,7 @@ export function attachSocketIo (app: FastifyInstance, options: SignalingOptions,
   // the same connection keeps the identity it proved on the first (its
   // handshake request is let go once the first namespace is joined).
   const proven = new WeakMap<object, Identity | null>()
+  const addressOf = clientAddress(socketIo.trustProxy)
 
   const namespaces = options.prefix === '' ? [io.of('/')] : [io.of('/'), io.of(options.prefix)]
   for (const namespace of namespaces) {
@@ -133,10 +135,12 @@ export function attachSocketIo (app: FastifyInstance, options: SignalingOptions,
       const identity = proven.get(socket.conn)
       if (identity !== undefined) {
         socket.data.identity = identity
+        socket.data.ip = addressOf(socket.handshake.address, socket.handshake.headers)
         next()
         return
       }
-      const ip = socket.handshake.address
+      const ip = addressOf(socket.handshake.address, socket.handshake.headers)
+      socket.data.ip = ip
       app.netplay.rateLimit.take('http', ip)
         .then(async (taken) => {
           if (!taken.allowed) throw Object.assign(new Error('rate limited'), { code: 'FST_NETPLAY_RATE_LIMITED', statusCode: 429, wireCode: 'rate_limited' })
@@ -153,7 +157,7 @@ export function attachSocketIo (app: FastifyInstance, options: SignalingOptions,
     })
 
     namespace.on('connection', (socket) => {
-      const connection = new SocketIoConnection(socket, socket.data.identity as Identity | null)
+      const connection = new SocketIoConnection(socket, socket.data.identity as Identity | null, socket.data.ip as string)
       // Socket.IO's own advice for memory: engine.io keeps the connection's
       // first HTTP request (headers, parser state, the socket it came on)
       // for as long as the client stays. `socket.handshake` has what was
