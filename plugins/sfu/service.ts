@@ -125,8 +125,16 @@ export class SfuService {
     const ctx = await this.#context(connection)
     const { room, member, peer, media } = ctx
     // A reconnected client builds new transports: the ones its previous
-    // socket made kept the stream going meanwhile and are retired now.
-    for (const transport of [...peer.transports.values()]) if (transport.appData.connectionId !== connection.id) transport.close()
+    // socket made kept the stream going meanwhile and are retired now, each
+    // by the first new one of its direction. Generation-1 clients keep their
+    // input transport (a guest's send, a host's recv) across a reconnect and
+    // go on producing and consuming on it; a client that rebuilds
+    // everything still has each old transport replaced.
+    const facing = direction ?? 'any'
+    for (const transport of [...peer.transports.values()]) {
+      const old = transport.appData
+      if (old.connectionId !== connection.id && (facing === 'any' || old.direction === 'any' || old.direction === facing)) transport.close()
+    }
     const limits = this.#options.limits
     if (peer.transports.size >= limits.transports) throw new SfuLimitError('transports', limits.transports)
     const options = this.#options

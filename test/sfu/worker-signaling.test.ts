@@ -198,6 +198,27 @@ t.test('with a real mediasoup worker', needsWorker(), async (t) => {
     t.match(server.app.netplay.sfu.stats(), { transports: 2, producers: 1 }, 'no stale transports count against the limit')
   })
 
+  t.test('after a reconnect, a transport the client kept (generation 1\'s input transport) outlives the new one of the other direction', async (t) => {
+    const server = await sfuServer(t, {}, { reconnectGraceMs: 30_000 })
+    const host = await member(server, 'host', 'keep', { open: true })
+    const guest = await member(server, 'guest', 'keep')
+    const caps = await ok(host, 'sfu-get-router-rtp-capabilities')
+    const video = await ok(host, 'sfu-produce', { transportId: (await ok(host, 'sfu-create-transport', { direction: 'send' })).id, kind: 'video', rtpParameters: VP8(1) })
+    const inputs = await ok(guest, 'sfu-create-transport', { direction: 'send' })
+    const mediaRecv = await ok(guest, 'sfu-create-transport', { direction: 'recv' })
+    await ok(guest, 'sfu-consume', { producerId: video, transportId: mediaRecv.id, rtpCapabilities: caps })
+
+    guest.socket.io.engine.close() // a network blip; the client reconnects and re-joins
+    await sleep(100)
+    const back = await member(server, 'guest', 'keep')
+    const recvAgain = await ok(back, 'sfu-create-transport', { direction: 'recv' })
+    t.equal((await back.call('sfu-connect-transport', { transportId: mediaRecv.id, dtlsParameters: {} })).err, 'transport not found', 'the old recv transport is retired by the new one')
+    const relay = await ok(back, 'sfu-produce-data', { transportId: inputs.id, sctpStreamParameters: SCTP(1), label: 'ejs-inputs', protocol: 'json', appData: {} })
+    t.type(relay, 'string', 'the kept send transport still produces the guest\'s inputs')
+    t.type((await ok(back, 'sfu-consume', { producerId: video, transportId: recvAgain.id, rtpCapabilities: caps })).id, 'string')
+    t.match(server.app.netplay.sfu.stats(), { transports: 3 }, 'host send, kept guest send, new guest recv')
+  })
+
   t.test('a killed worker is replaced without exiting; the room is told and rebuilds', async (t) => {
     const server = await sfuServer(t, { workerRespawnDelayMs: 100 })
     const host = await member(server, 'host', 'phoenix', { open: true })
