@@ -202,6 +202,9 @@ export class Room {
         is_spectator: member.slot === null,
         ready: member.ready
       }
+      // Generation 1 shows player_name only (join/leave notices, players
+      // table): its members carry the server's name under that key too.
+      if (member.style === 'sfu-gen1') entry.player_name = member.name
     }
     if (member.userid === this.ownerUserid) entry.is_host = true
     if (member.connectionId === null) entry.reconnecting = true

@@ -32,6 +32,16 @@ function who (connection: Connection, extra: Record<string, unknown>): { userid:
   return { userid: userid === '' ? connection.id : userid, name: text(extra.player_name, 64) || 'Player' }
 }
 
+/**
+ * Where an opener sits. A generation-1 host plays on the controller slot it
+ * picked in its menu (its own inputs use it; guests are then seated around
+ * it); anyone else hosts from slot 0.
+ */
+function openerSlot (style: ClientStyle, extra: Record<string, unknown>, maxPlayers: number): number {
+  const slot = extra.player_slot
+  return style === 'sfu-gen1' && typeof slot === 'number' && Number.isInteger(slot) && slot >= 0 && slot < maxPlayers ? slot : 0
+}
+
 export class RoomService {
   readonly rooms = new Map<string, Room>()
   readonly #bindings = new Map<string, Binding>()
@@ -201,7 +211,7 @@ export class RoomService {
       return null
     }
     this.#leaveCurrent(connection, 'opened another room')
-    this.#seat(room, connection, { userid, name: playerName, extra, style, slot: 0 })
+    this.#seat(room, connection, { userid, name: playerName, extra, style, slot: openerSlot(style, extra, maxPlayers) })
     this.#broadcastUsers(room)
     return null
   }

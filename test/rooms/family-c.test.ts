@@ -33,7 +33,7 @@ t.test('generation-1 client: users map ack, EmulatorJS-SFU error strings', async
   t.equal(users.guest?.socketId, guest.id)
   t.equal(users.host?.socketId, host.id)
   t.match(users.guest, { player_slot: 1, netplay_username: 'Player guest', is_spectator: false })
-  t.notOk('player_name' in (users.guest ?? {}), 'the raw player_name is replaced by netplay_username')
+  t.equal(users.guest?.player_name, 'Player guest', 'player_name, which generation 1 shows, is the server\'s name (here the sanitized one it sent)')
 
   const third = await ioClient(server)
   t.strictSame(await third.ack('join-room', { extra: gen1Extra('Gen One', 'third'), password: 'pw' }), ['room full'])
