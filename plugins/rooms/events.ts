@@ -3,7 +3,7 @@ import { serialized } from '../../lib/serialized.ts'
 import { CLIENT_LEFT, OutgoingEvent, type SignalingApi } from '../signaling/index.ts'
 import { roomError } from './errors.ts'
 import type { RoomListFeed } from './list-feed.ts'
-import { Lobby } from './lobby.ts'
+import { Lobby, START_FRAME } from './lobby.ts'
 import { SPECTATOR_SLOT, mergeClientFields } from './room.ts'
 import type { RoomService } from './service.ts'
 import {
@@ -13,7 +13,6 @@ import {
 import type { RoomsOptions } from './schema.ts'
 
 const SIGNAL_FIELDS = ['offer', 'answer', 'candidate', 'requestRenegotiate', 'reason'] as const
-const START_DELAY_MS = 3000
 
 function jsonBytes (value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value))
@@ -128,20 +127,14 @@ export function defineRoomEvents (signaling: SignalingApi, rooms: RoomService, o
     }
   })
 
+  // start-game sends prepare-start only; start-game goes out once every
+  // player is paused at frame 1 (ready-at-frame-1), or after a timeout.
   signaling.define({
     name: 'start-game',
     schema: RoomNamePayload,
     handler: (_payload, connection) => {
       const { room, member } = rooms.requireBinding(connection)
-      if (room.ownerUserid !== member.userid) throw roomError('notOwner', member.style)
-      const players = [...room.members.values()].filter((m) => m.slot !== null)
-      if (players.some((m) => m.userid !== member.userid && !m.ready)) throw roomError('notReady', member.style)
-      const startTime = Date.now() + START_DELAY_MS
-      const startFrame = 1
-      room.roomPhase = 'running'
-      rooms.broadcast(room, 'prepare-start', { startTime, startFrame })
-      rooms.broadcast(room, 'start-game', { frame: startFrame, start_time: startTime })
-      rooms.refreshUsers(room)
+      lobby.start(room, member)
       return null
     }
   })
@@ -151,7 +144,7 @@ export function defineRoomEvents (signaling: SignalingApi, rooms: RoomService, o
     schema: ReadyAtFramePayload,
     handler: (payload, connection) => {
       const { room, member } = rooms.requireBinding(connection)
-      rooms.broadcast(room, 'player-ready-at-frame', { playerId: member.userid, frame: payload.frame ?? 1 }, connection.id)
+      lobby.readyAtFrame(room, member, payload.frame ?? START_FRAME)
       return null
     }
   })
@@ -210,7 +203,10 @@ export function defineRoomEvents (signaling: SignalingApi, rooms: RoomService, o
 
   signaling.onDisconnect((connection, reason) => {
     listFeed.unsubscribe(connection.id)
+    const room = rooms.bindingOf(connection.id)?.room
     rooms.disconnected(connection, reason === CLIENT_LEFT)
+    // A player dropping (seat held for its grace) is not waited for to start.
+    if (room !== undefined) lobby.check(room)
   })
 }
 

@@ -152,12 +152,10 @@ t.test('delay_sync lobby: ready, slots, start, ROM check and spectators', async 
   t.strictSame(await bob.client.ack('start-game', { roomName: 'Lobby' }), ['not owner'])
   const [startErr] = await alice.client.ack('start-game', { roomName: 'Lobby' })
   t.equal(startErr, null, 'the owner starts the game')
-  for (const member of [...everyone, mallory]) {
-    const prepare = await member.client.inbox.take('prepare-start')
-    t.match(prepare, { startTime: Number, startFrame: Number })
-    const start = await member.client.inbox.take('start-game')
-    t.match(start, { frame: prepare.startFrame, start_time: prepare.startTime })
-  }
+  for (const member of [...everyone, mallory]) t.match(await member.client.inbox.take('prepare-start'), { startTime: Number, startFrame: 1 })
+  // start-game waits until every player is paused at frame 1.
+  for (const member of everyone) t.strictSame(await member.client.ack('ready-at-frame-1', { roomName: 'Lobby', frame: 1 }), [null, null])
+  for (const member of [...everyone, mallory]) t.match(await member.client.inbox.take('start-game'), { frame: 1, start_time: Number })
   t.equal(room?.roomPhase, 'running')
 })
 
@@ -171,6 +169,8 @@ t.test('start-game waits for every seated player to be ready', async (t) => {
   t.equal(bob.client.inbox.count('start-game'), 0)
   await bob.client.ack('toggle-ready', { ready: true })
   t.equal((await alice.client.ack('start-game', {}))[0], null)
+  await bob.client.inbox.take('prepare-start')
+  for (const member of [alice, bob]) await member.client.ack('ready-at-frame-1', { frame: 1 })
   await bob.client.inbox.take('start-game')
 })
 
