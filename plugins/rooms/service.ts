@@ -92,8 +92,8 @@ export class RoomService {
   }
 
   /**
-   * The family B redirect: the client is told (event and ack) which node has
-   * the room. Other families cannot follow a redirect.
+   * The family B redirect of a join: the client is told (event and ack)
+   * which node has the room. Other families cannot follow a redirect.
    */
   #redirect (connection: Connection, roomName: string, node: NodeRef): Record<string, unknown> {
     connection.emit('room-redirect', { room_name: roomName, url: node.url, nodeId: node.nodeId })
@@ -174,7 +174,7 @@ export class RoomService {
     }
   }
 
-  async open (connection: Connection, payload: { extra: Record<string, unknown>, maxPlayers?: number | string, password?: string | null }): Promise<Record<string, unknown> | null> {
+  async open (connection: Connection, payload: { extra: Record<string, unknown>, maxPlayers?: number | string, password?: string | null }): Promise<null> {
     const extra = payload.extra
     const style = styleOf(extra)
     const name = text(extra.room_name, 128)
@@ -183,9 +183,11 @@ export class RoomService {
     const { userid, name: playerName } = who(connection, extra)
     const existing = this.rooms.get(key)
     if (existing !== undefined) return this.#reopen(existing, connection, payload, { userid, name: playerName, extra, style })
-    const elsewhere = this.#directory.placeElsewhere()
-    if (elsewhere === 'full' || (elsewhere !== null && style !== 'sfu')) throw roomError('serverFull', style)
-    if (elsewhere !== null) return this.#redirect(connection, name, elsewhere)
+    // Capacity is soft: no client follows a redirect from open-room (the
+    // generation-2 client reads any answer but an error as "created"), so a
+    // node over capacity opens the room itself while another node could
+    // take it, and says "server full" only when none can.
+    if (this.#directory.placeElsewhere() === 'full') throw roomError('serverFull', style)
     const requested = Number.parseInt(String(payload.maxPlayers ?? 4), 10)
     const maxPlayers = Math.min(this.#options.maxPlayersCap, Math.max(2, Number.isFinite(requested) ? requested : 4))
     if (this.#connectedElsewhere(userid, connection)) throw roomError('useridInUse', style)
@@ -223,7 +225,7 @@ export class RoomService {
    * through #admit (so a live holder still gets "userid in use"), keeping
    * its seat and ownership. Anyone else is told the room exists.
    */
-  async #reopen (room: Room, connection: Connection, payload: { extra: Record<string, unknown>, maxPlayers?: number | string, password?: string | null }, who_: { userid: string, name: string, extra: Record<string, unknown>, style: ClientStyle }): Promise<Record<string, unknown> | null> {
+  async #reopen (room: Room, connection: Connection, payload: { extra: Record<string, unknown>, maxPlayers?: number | string, password?: string | null }, who_: { userid: string, name: string, extra: Record<string, unknown>, style: ClientStyle }): Promise<null> {
     const { userid, style } = who_
     if (!room.members.has(userid)) throw roomError('exists', style)
     if (room.password !== null && room.members.get(userid)?.connectionId !== connection.id) {
