@@ -489,7 +489,7 @@ export class RoomService {
       this.closeRoom(room, 'empty')
       return
     }
-    if (room.ownerUserid === member.userid && room.style !== 'sfu') {
+    if (room.ownerUserid === member.userid && (room.style === 'upstream' || room.style === 'sfu-gen1')) {
       this.#hostGone(room)
       return
     }
@@ -502,12 +502,12 @@ export class RoomService {
 
   /**
    * The owner of an upstream or generation-1 room is gone for good: the game
-   * is over. Their guests run no emulator and cannot host (upstream ones
-   * ignore is_host; generation-1 ones stream from the host through the
-   * SFU), so passing ownership on would leave them staring at a frozen
-   * stream in a room still listed and joinable. They are shown the host gone
-   * (users-updated, now: the coalesced one is never sent for a closed room),
-   * then disconnected, which is how both clients leave a room.
+   * is over. Its guests cannot host (upstream ones ignore is_host and have
+   * no emulator of their own to stream; generation-1 ones watch the host's
+   * stream through the SFU), so passing ownership on would leave them on a
+   * frozen picture in a room still listed and joinable. They are shown the
+   * host gone (users-updated, sent now: the coalesced one is never sent for
+   * a closed room), then disconnected, which is how both clients leave.
    */
   #hostGone (room: Room): void {
     this.#emitRoom(room, 'users-updated', room.usersMap())
