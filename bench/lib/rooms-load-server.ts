@@ -215,14 +215,15 @@ async function startNetplay (auth: boolean, relay: { capacity: number, refillPer
         // WebSocket upgrades, would refuse all but the first few dozen. Real
         // clients have their own IPs: lift it for the bench only.
         http: { capacity: 1_000_000, refillPerSecond: 1_000_000 },
-        relay
+        // data-message is charged to `data` (one token per started KiB).
+        data: relay
       }
     }
   })
   await app.listen({ port: 0, host: '127.0.0.1' })
   const rl = app.netplay.rateLimit
   const limits: Record<string, unknown> = {}
-  for (const name of ['http', 'signaling', 'relay']) limits[name] = { capacity: rl.limit(name).capacity, refillPerSecond: rl.limit(name).refillPerSecond }
+  for (const name of ['http', 'signaling', 'data']) limits[name] = { capacity: rl.limit(name).capacity, refillPerSecond: rl.limit(name).refillPerSecond }
   limits.maxDrops = 'default'
   return {
     port: (app.server.address() as AddressInfo).port,
@@ -284,7 +285,7 @@ class AllocationSampler {
 async function main (): Promise<void> {
   const kind = process.argv[2] as ServerKind
   const auth = process.argv.includes('--auth')
-  const relay = { capacity: argValue('--relay-capacity', 400), refillPerSecond: argValue('--relay-refill', 200) }
+  const relay = { capacity: argValue('--relay-capacity', 4000), refillPerSecond: argValue('--relay-refill', 2000) }
   const started = kind === 'baseline'
     ? { ...(await startBaseline()), limits: { none: true } }
     : kind === 'bare-ws' ? { ...(await startBareWs()), limits: { none: true } } : await startNetplay(auth, relay)

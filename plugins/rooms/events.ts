@@ -70,10 +70,13 @@ export function defineRoomEvents (signaling: SignalingApi, rooms: RoomService, o
     }
   })
 
+  // Inputs, for upstream clients (one sync-control per input; their hosts
+  // ack each one): charged to the `data` limit, one token per started KiB.
   signaling.define({
     name: 'data-message',
     schema: DataMessagePayload,
-    limit: 'relay',
+    limit: 'data',
+    cost: (payload) => typeof payload === 'object' && payload !== null ? Math.max(1, Math.ceil(Buffer.byteLength(serialized(payload)) / 1024)) : 1,
     handler: (payload, connection) => {
       const { room, member } = rooms.requireBinding(connection, 'upstream')
       // Serialized once per message (the guard may have measured it already):
