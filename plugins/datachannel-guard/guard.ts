@@ -289,10 +289,11 @@ export class InputGuard {
     let number = 0
     if (frame.kind !== 'ping') {
       const seat = this.#seat
-      if (seat === null) return this.#refuse('spectator', now)
+      const justLeft = now - this.#seatChangedAt <= this.#seatChangeGraceMs
+      if (seat === null) return this.#refuse(justLeft && frame.player === this.#previousSeat ? 'stale_seat' : 'spectator', now)
       if (frame.player !== seat) {
         if (frame.format === 'family-c' && this.#adoptSeat) frame.player = seat
-        else return this.#refuse(frame.player === this.#previousSeat && now - this.#seatChangedAt <= this.#seatChangeGraceMs ? 'stale_seat' : 'wrong_seat', now)
+        else return this.#refuse(justLeft && frame.player === this.#previousSeat ? 'stale_seat' : 'wrong_seat', now)
       }
       number = frame.frame ?? 0
       if (number !== 0) {
@@ -385,7 +386,7 @@ function checkSyncEntry (entry: unknown, rules: InputRules, seat: number | null 
   if (typeof player !== 'number' || typeof index !== 'number' || typeof value !== 'number') return 'malformed'
   if (!Number.isInteger(player)) return 'out_of_range'
   if (player < 0) return null
-  if (seat === null) return 'spectator'
+  if (seat === null) return player === previousSeat ? 'stale_seat' : 'spectator'
   if (seat !== undefined && player !== seat) return player === previousSeat ? 'stale_seat' : 'wrong_seat'
   if (player > rules.playerMax || player < rules.playerMin) return 'out_of_range'
   if (!Number.isInteger(index) || index < rules.indexMin || index > rules.indexMax) return 'out_of_range'

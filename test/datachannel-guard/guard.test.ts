@@ -87,6 +87,16 @@ t.test('after a seat change, the previous seat is stale for seatChangeGraceMs: d
   t.equal(reason(g.check(B(1, 0, 1), true, 4000)), 'wrong_seat', 'rebinding to the same seat is no change')
 })
 
+t.test('a player who just moved to spectating: inputs from its seat are stale for the grace, then spectator', async (t) => {
+  const g = guard({ seat: 1 })
+  g.rebind(null, 1000)
+  for (let i = 0; i < 20; i++) t.equal(reason(g.check(B(1, 0, 1), true, 1000 + i * 10)), 'stale_seat')
+  t.equal(g.invalid.total, 0, 'no strike: the client sent them before it heard of the move')
+  t.equal(reason(g.check(B(2, 0, 1), true, 1500)), 'spectator', 'another seat is a spectator\'s input')
+  t.equal(reason(g.check(B(1, 0, 1), true, 3001)), 'spectator', 'after 2 s its old seat is one too')
+  t.equal(reason(g.check(PING, true, 3002)), 'ok', 'pings still pass')
+})
+
 t.test('invalid strikes are forgiven one a minute; a burst still cuts off, and a cut-off stays', async (t) => {
   const g = guard()
   const junk = Buffer.from('nope')
