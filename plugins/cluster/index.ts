@@ -61,8 +61,10 @@ async function cluster (app: FastifyInstance, input: ClusterOptionsInput): Promi
     },
     placeElsewhere: () => {
       const { rooms: count, seats } = load()
-      const full = draining || count >= options.capacity.rooms || seats >= options.capacity.seats
-      if (!full) return null
+      // A draining node takes no new room, even one it would open itself
+      // for want of a client able to follow a redirect: it is going away.
+      if (draining) return 'full'
+      if (count < options.capacity.rooms && seats < options.capacity.seats) return null
       const node = registry.pickNode()
       return node === null ? 'full' : { nodeId: node.nodeId, url: node.url }
     },

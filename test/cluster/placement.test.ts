@@ -6,7 +6,8 @@
 import t from 'tap'
 import { startRedis } from '../helpers/redis.ts'
 import { connectTo, hostRoom, joinRoom, listOf, rommSigner, startNode, waitFor } from '../helpers/cluster.ts'
-import { settle, sfuExtra } from '../helpers/netplay-clients.ts'
+import { ioClient, settle, sfuExtra } from '../helpers/netplay-clients.ts'
+import { startNetplay } from '../helpers/netplay-server.ts'
 
 t.test('a full node opens the room itself while another node is live, and answers "server full" when there is none', async (t) => {
   const redis = await startRedis(t)
@@ -49,4 +50,20 @@ t.test('a full node opens the room itself while another node is live, and answer
 
   // Joining the rooms it has still works: only new rooms are refused.
   t.equal((await joinRoom(erin, 'First Room'))[0], null)
+})
+
+t.test('a draining node opens no new room, even one it would open itself', async (t) => {
+  const redis = await startRedis(t)
+  const server = await startNetplay(t, { redis: redis.url, rooms: { nodeId: 'leaving' }, cluster: { publicUrl: 'http://127.0.0.1:9' } })
+  // Another live node that could take rooms, as in a rolling deploy.
+  const other = await startNetplay(t, { redis: redis.url, rooms: { nodeId: 'staying' }, cluster: { publicUrl: 'http://127.0.0.1:10' } })
+  const elsewhere = await ioClient(other)
+  await elsewhere.ack('open-room', { extra: sfuExtra('Staying Room'), maxPlayers: 4, password: null })
+  for (let i = 0; i < 100 && !('Staying Room' in await (await fetch(`${server.url}/list`)).json()); i++) await new Promise((resolve) => setTimeout(resolve, 50))
+  const first = await ioClient(server)
+  t.strictSame(await first.ack('open-room', { extra: sfuExtra('Before The Drain'), maxPlayers: 4, password: null }), [null, null])
+  server.app.netplay.cluster?.drain()
+  const late = await ioClient(server)
+  t.strictSame(await late.ack('open-room', { extra: sfuExtra('During The Drain'), maxPlayers: 4, password: null }), ['server full'], 'it is going away')
+  t.equal((await first.ack('join-room', { extra: sfuExtra('Before The Drain'), password: null }))[0], null, 'its rooms still serve')
 })
