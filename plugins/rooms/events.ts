@@ -4,7 +4,7 @@ import { CLIENT_LEFT, OutgoingEvent, type SignalingApi } from '../signaling/inde
 import { roomError } from './errors.ts'
 import type { RoomListFeed } from './list-feed.ts'
 import { Lobby, START_FRAME } from './lobby.ts'
-import { SPECTATOR_SLOT, mergeClientFields } from './room.ts'
+import { SPECTATOR_SLOT, mergeClientFields, type Member, type Room } from './room.ts'
 import type { RoomService } from './service.ts'
 import {
   ChatPayload, DataMessagePayload, JoinInfoPayload, JoinRoomPayload, LeaveRoomPayload, MetadataPayload,
@@ -83,10 +83,33 @@ export function defineRoomEvents (signaling: SignalingApi, rooms: RoomService, o
       // the same JSON is what plain WebSocket members receive.
       const json = serialized(payload)
       if (Buffer.byteLength(json) > options.maxDataMessageBytes) throw roomError('tooLarge', member.style)
+      const chat = payload['chat-message']
+      if (typeof chat === 'object' && chat !== null && !Array.isArray(chat)) {
+        relayChat(room, member, connection.id, payload, chat as Record<string, unknown>)
+        return null
+      }
       rooms.broadcastPrepared(room, new OutgoingEvent('data-message', payload, json), connection.id)
       return null
     }
   })
+
+  /**
+   * Upstream EmulatorJS chat rides on data-message: `{ player_name, message,
+   * to, from }`, `to` a member's userid or "all", filtered by the receivers.
+   * A private message goes to its addressee only (the others never see it),
+   * and the sender's name and id are the server's, so nobody can write as
+   * someone else.
+   */
+  function relayChat (room: Room, member: Member, connectionId: string, payload: Record<string, unknown>, chat: Record<string, unknown>): void {
+    const message = { ...payload, 'chat-message': { ...chat, player_name: member.name, from: member.userid } }
+    const to = typeof chat.to === 'string' && chat.to !== 'all' ? chat.to : null
+    if (to === null) {
+      rooms.broadcast(room, 'data-message', message, connectionId)
+      return
+    }
+    const addressee = room.members.get(to)
+    if (addressee !== undefined && addressee !== member) rooms.emitTo(addressee.connectionId, 'data-message', message)
+  }
 
   signaling.define({
     name: 'chat-message',

@@ -37,7 +37,7 @@ t.test('the data-message relay passes known shapes and refuses the rest', async 
   t.same(await ack(guest, 'data-message', { type: 'host-left' }), ['not_owner'], 'only the owner says the host left')
   t.same(await ack(guest, 'data-message', { whatever: 1 }), ['unknown_shape'], 'unknown shapes refused when allowUnknown is off')
   await new Promise((resolve) => setTimeout(resolve, 100))
-  t.same(received, [{ 'chat-message': { text: 'hi' } }], 'only the valid message reached the host')
+  t.same(received, [{ 'chat-message': { text: 'hi', player_name: 'Player', from: 'g' } }], 'only the valid message reached the host')
   t.same(app.netplay.datachannelGuard.stats().rejects, { 'relay:malformed': 1, 'relay:not_owner': 1, 'relay:unknown_shape': 1 })
   const metrics = await app.inject('/metrics')
   t.match(metrics.body, /netplay_input_rejects_total\{reason="relay:not_owner"\} 1/)

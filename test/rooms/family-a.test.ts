@@ -83,10 +83,10 @@ t.test('host and three guests: list, join order, users-updated, signal and data 
   await g3.ack('data-message', { 'chat-message': { message: 'hi' } })
   for (const guest of [g1, g2]) {
     t.strictSame(await guest.inbox.take('data-message'), { pause: true })
-    t.strictSame(await guest.inbox.take('data-message'), { 'chat-message': { message: 'hi' } })
+    t.strictSame(await guest.inbox.take('data-message'), { 'chat-message': { message: 'hi', player_name: 'name-guest-3', from: 'guest-3' } }, 'chat carries the sender\'s real name and id')
   }
   t.strictSame(await g3.inbox.take('data-message'), { pause: true })
-  t.strictSame(await host.inbox.take('data-message'), { 'chat-message': { message: 'hi' } })
+  t.strictSame(await host.inbox.take('data-message'), { 'chat-message': { message: 'hi', player_name: 'name-guest-3', from: 'guest-3' } })
   await settle()
   t.equal(host.inbox.count('data-message'), 1, 'the host does not get its own message back')
   t.equal(g3.inbox.count('data-message'), 1, 'the guest does not get its own message back')
