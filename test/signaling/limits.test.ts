@@ -49,7 +49,7 @@ t.test('messages over maxMessageBytes close the connection; relayed ones over ma
 
 t.test('a flood past the signaling burst is refused with "rate limited", then served again', async (t) => {
   // Slow refills, so a loaded machine sending the burst slowly still overruns it.
-  const server = await startNetplay(t, { rateLimit: { limits: { signaling: { capacity: 20, refillPerSecond: 4 }, relay: { capacity: 60, refillPerSecond: 4 } } } })
+  const server = await startNetplay(t, { rateLimit: { limits: { signaling: { capacity: 20, refillPerSecond: 4 }, data: { capacity: 60, refillPerSecond: 4 } } } })
   const { host, guest } = await room(server)
   const before = await roomsSnapshot(server)
   const { capacity, refillPerSecond } = server.app.netplay.rateLimit.limit('signaling')
@@ -62,8 +62,8 @@ t.test('a flood past the signaling burst is refused with "rate limited", then se
   t.equal(answered + limited, answers.length, 'every message answered one way or the other')
   t.ok(guest.socket.connected, 'below abuse.maxDrops the connection stays')
 
-  // data-message has its own, larger `relay` burst: what is accepted is relayed, exactly once.
-  const relay = server.app.netplay.rateLimit.limit('relay')
+  // data-message has its own, larger burst (the `data` limit): what is accepted is relayed, exactly once.
+  const relay = server.app.netplay.rateLimit.limit('data')
   const relayed = await burst(host, relay.capacity + 15, 'data-message', (i) => ({ seq: i }))
   const accepted = relayed.filter((a) => a === null).length
   t.ok(accepted < relayed.length, `the relay burst is enforced (${accepted} of ${relayed.length})`)
