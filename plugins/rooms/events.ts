@@ -227,6 +227,8 @@ export function defineRoomEvents (signaling: SignalingApi, rooms: RoomService, o
     }
   })
 
+  signaling.onConnect((connection) => { rooms.reclaim(connection) })
+
   signaling.onDisconnect((connection, reason) => {
     listFeed.unsubscribe(connection.id)
     const room = rooms.bindingOf(connection.id)?.room

@@ -45,6 +45,8 @@ function openerSlot (style: ClientStyle, extra: Record<string, unknown>, maxPlay
 export class RoomService {
   readonly rooms = new Map<string, Room>()
   readonly #bindings = new Map<string, Binding>()
+  /** userid → the room where it holds a seat in its reconnect grace (see reclaim). */
+  readonly #inGrace = new Map<string, Room>()
   /** userid → the connection it was last seated from (a hint for "userid in use", see #connectedElsewhere). */
   readonly #connectionOf = new Map<string, string>()
   readonly #options: RoomsOptions
@@ -377,12 +379,7 @@ export class RoomService {
         old?.emit('netplay-error', { error: 'FST_NETPLAY_ROOMS_REPLACED', message: 'this seat was taken over by a newer connection' })
       }
       this.#leaveCurrent(connection, 'joined another room')
-      clearTimeout(existing.graceTimer)
-      existing.graceTimer = undefined
-      existing.graceUntil = undefined
-      existing.connectionId = connection.id
-      this.#bind(connection.id, room, userid)
-      this.#broadcastUsers(room)
+      this.#reseat(room, existing, connection)
       return room.usersMap()
     }
     if (this.#connectedElsewhere(userid, connection)) throw roomError('useridInUse', style)
@@ -405,6 +402,37 @@ export class RoomService {
     this.#emitRoom(room, 'room-player-joined', { userid, socketId: connection.id, player_slot: slot ?? SPECTATOR_SLOT, netplay_username: who_.name }, connection.id, SFU_ONLY)
     this.#broadcastUsers(room)
     return room.usersMap()
+  }
+
+  /** Gives a member its seat back on a new connection (a re-join, a takeover, or a reclaim at connect time). */
+  #reseat (room: Room, member: Member, connection: Connection): void {
+    clearTimeout(member.graceTimer)
+    member.graceTimer = undefined
+    member.graceUntil = undefined
+    if (this.#inGrace.get(member.userid) === room) this.#inGrace.delete(member.userid)
+    member.connectionId = connection.id
+    this.#bind(connection.id, room, member.userid)
+    this.#broadcastUsers(room)
+  }
+
+  /**
+   * A signed-in player whose connection dropped is back on a new one.
+   * EmulatorJS-SFU generation 2 reconnects its socket by itself but never
+   * joins again: its seat (the host's: the whole game) ran out with the
+   * grace while the player was still there. The identity is proven, so a
+   * seat it holds in its grace is given back at connect time, as a re-join
+   * would give it. Without auth a userid proves nothing and the client must
+   * join again.
+   */
+  reclaim (connection: Connection): void {
+    const identity = connection.identity
+    if (identity === null) return
+    const room = this.#inGrace.get(identity.userid)
+    const member = room?.members.get(identity.userid)
+    if (room === undefined || member === undefined || member.connectionId !== null || room.closed) return
+    if (this.bindingOf(connection.id) !== undefined) return
+    this.#reseat(room, member, connection)
+    this.#log.info({ room: room.key, userid: member.userid, connection: connection.id }, 'reconnected player given its seat back')
   }
 
   #checkCompatible (room: Room, extra: Record<string, unknown>): void {
@@ -471,6 +499,7 @@ export class RoomService {
       return
     }
     member.connectionId = null
+    this.#inGrace.set(member.userid, room)
     member.graceUntil = Date.now() + this.#options.reconnectGraceMs
     member.graceTimer = setTimeout(() => {
       if (room.members.get(member.userid) === member && member.connectionId === null) this.removeMember(room, member, 'reconnect grace expired')
@@ -482,6 +511,7 @@ export class RoomService {
   removeMember (room: Room, member: Member, reason: string): void {
     if (room.members.get(member.userid) !== member) return
     clearTimeout(member.graceTimer)
+    if (this.#inGrace.get(member.userid) === room) this.#inGrace.delete(member.userid)
     room.members.delete(member.userid)
     if (member.connectionId !== null) this.#unbind(member.connectionId, member.userid)
     for (const listener of this.#onMemberRemoved) listener(room, member, reason)
@@ -527,6 +557,7 @@ export class RoomService {
     const connected: string[] = []
     for (const member of room.members.values()) {
       clearTimeout(member.graceTimer)
+      if (this.#inGrace.get(member.userid) === room) this.#inGrace.delete(member.userid)
       if (member.connectionId === null) continue
       connected.push(member.connectionId)
       this.#unbind(member.connectionId, member.userid)
