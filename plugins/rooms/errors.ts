@@ -22,6 +22,8 @@ export const RoomError = {
   spectatorsOff: { code: 'FST_NETPLAY_ROOMS_SPECTATORS_OFF', upstream: 'spectators not allowed', sfu: 'spectators not allowed', status: 403 },
   targetNotInRoom: { code: 'FST_NETPLAY_ROOMS_TARGET_NOT_IN_ROOM', upstream: 'target not in room', sfu: 'target not in room', status: 404 },
   notReady: { code: 'FST_NETPLAY_ROOMS_NOT_READY', upstream: 'not all players ready', sfu: 'not all players ready', status: 409 },
+  alreadyStarting: { code: 'FST_NETPLAY_ROOMS_ALREADY_STARTING', upstream: 'not in delay sync lobby', sfu: 'not in delay sync lobby', status: 409 },
+  notPreparing: { code: 'FST_NETPLAY_ROOMS_NOT_IN_PREPARE', upstream: 'not in prepare phase', sfu: 'not in prepare phase', status: 409 },
   tooLarge: { code: 'FST_NETPLAY_ROOMS_MESSAGE_TOO_LARGE', upstream: 'message too large', sfu: 'message too large', status: 413 },
   serverFull: { code: 'FST_NETPLAY_ROOMS_SERVER_FULL', upstream: 'server full', sfu: 'server full', status: 503 },
   roomsLimit: { code: 'FST_NETPLAY_ROOMS_LIMIT', upstream: 'too many rooms on this server', sfu: 'too many rooms on this server', status: 503 },

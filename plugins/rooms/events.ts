@@ -19,7 +19,7 @@ function jsonBytes (value: unknown): number {
 }
 
 export function defineRoomEvents (signaling: SignalingApi, rooms: RoomService, options: RoomsOptions, listFeed: RoomListFeed): void {
-  const lobby = new Lobby(rooms)
+  const lobby = new Lobby(rooms, options.prepareTimeoutMs)
 
   signaling.define({ name: 'open-room', schema: OpenRoomPayload, handler: (payload, connection) => rooms.open(connection, payload) })
 

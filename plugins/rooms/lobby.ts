@@ -96,20 +96,21 @@ export class Lobby {
    */
   start (room: Room, member: Member): void {
     if (room.ownerUserid !== member.userid) throw roomError('notOwner', member.style)
-    if (this.#preparing.has(room)) throw new EventError('FST_NETPLAY_ROOMS_ALREADY_STARTING', 'not in delay sync lobby')
+    if (this.#preparing.has(room)) throw roomError('alreadyStarting', member.style)
     const players = [...room.members.values()].filter((m) => m.slot !== null)
     if (players.some((m) => m.userid !== member.userid && !m.ready)) throw roomError('notReady', member.style)
     const timer = setTimeout(() => {
       if (this.#preparing.get(room)?.timer === timer) this.#go(room)
     }, this.#timeoutMs)
     this.#preparing.set(room, { awaited: new Set(players.map((m) => m.userid)), ready: new Set(), timer })
+    room.roomPhase = 'prepare'
     this.#rooms.broadcast(room, 'prepare-start', { startTime: Date.now() + START_DELAY_MS, startFrame: START_FRAME })
   }
 
   /** `ready-at-frame-1`: the member's emulator is paused at the start frame. */
   readyAtFrame (room: Room, member: Member, frame: number): void {
     const preparation = this.#preparing.get(room)
-    if (preparation === undefined) throw new EventError('FST_NETPLAY_ROOMS_NOT_IN_PREPARE', 'not in prepare phase')
+    if (preparation === undefined) throw roomError('notPreparing', member.style)
     preparation.ready.add(member.userid)
     this.#rooms.broadcast(room, 'player-ready-at-frame', { playerId: member.userid, frame }, member.connectionId ?? undefined)
     this.check(room)

@@ -62,7 +62,8 @@ export interface RoomSettings {
   password: PasswordHash | null
   style: ClientStyle
   netplayMode: 'live_stream' | 'delay_sync'
-  roomPhase: 'running' | 'lobby'
+  /** `prepare`: between the owner's start-game and the start (every player paused at frame 1). */
+  roomPhase: 'running' | 'lobby' | 'prepare'
   syncConfig: unknown
   allowSpectators: boolean
   /** ROM/core metadata shown in the list and checked on delay_sync joins. */

@@ -14,6 +14,7 @@ export const RoomsOptions = Type.Object({
   emptyRoomTtlMs: Ms(60_000, 'How long a room nobody has joined (HTTP /create) lives.'),
   sweepIntervalMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000 }),
   chatHistory: Type.Integer({ minimum: 0, maximum: 1000, default: 100 }),
+  prepareTimeoutMs: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000, description: 'A delay_sync start waits this long for every player\'s ready-at-frame-1, then starts anyway.' }),
   listPushIntervalMs: Type.Integer({ minimum: 0, maximum: 60_000, default: 250, description: 'Room-list changes are pushed (rooms-updated) to the connections that asked (request-room-list) at most this often.' }),
   maxDataMessageBytes: Type.Integer({ minimum: 256, maximum: 1_048_576, default: 16 * 1024, description: 'Largest relayed data-message / webrtc-signal (JSON bytes).' }),
   nodeId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
