@@ -13,6 +13,9 @@ import { singleNode, type NodeRef, type RoomDirectory, type RoomRegistry } from 
 import { Room, SPECTATOR_SLOT, byId, sanitizeExtra, styleOf, type ClientStyle, type Member, type RoomSettings } from './room.ts'
 import type { RoomsOptions } from './schema.ts'
 
+/** Generation 1 leaves after 10 s disconnected; its seat is held a little longer than that, not the full grace. */
+const GEN1_GRACE_MS = 15_000
+
 /** room-player-joined/left are EmulatorJS-SFU events; upstream clients ignore them, so they are not sent there. */
 const SFU_ONLY = (member: Member): boolean => member.style !== 'upstream'
 
@@ -479,12 +482,9 @@ export class RoomService {
   }
 
   /**
-   * A connection went away: its seat is held for the grace period, shown as
-   * reconnecting, unless the client closed on purpose (`left`): then it has
-   * left the room, whether or not its `leave-room` arrived. Upstream
-   * EmulatorJS never reclaims a seat (it leaves on any disconnect and
-   * rejoins under a new random userid), so its members get no grace: a
-   * held seat would only make the room look full to the player coming back.
+   * A connection went away: its seat is held for its grace (see #graceFor),
+   * shown as reconnecting, unless the client closed on purpose (`left`):
+   * then it has left the room, whether or not its `leave-room` arrived.
    */
   disconnected (connection: Connection, left = false): void {
     const bound = this.bindingOf(connection.id)
@@ -494,18 +494,33 @@ export class RoomService {
     }
     const { room, member } = bound
     this.#unbind(connection.id, member.userid)
-    if (left || this.#options.reconnectGraceMs === 0 || member.style === 'upstream') {
+    const graceMs = this.#graceFor(member)
+    if (left || graceMs === 0) {
       this.removeMember(room, member, left ? 'left' : 'disconnected')
       return
     }
     member.connectionId = null
     this.#inGrace.set(member.userid, room)
-    member.graceUntil = Date.now() + this.#options.reconnectGraceMs
+    member.graceUntil = Date.now() + graceMs
     member.graceTimer = setTimeout(() => {
       if (room.members.get(member.userid) === member && member.connectionId === null) this.removeMember(room, member, 'reconnect grace expired')
-    }, this.#options.reconnectGraceMs)
+    }, graceMs)
     member.graceTimer.unref()
     this.#broadcastUsers(room)
+  }
+
+  /**
+   * How long a dropped member keeps its seat: as long as its client can
+   * come back for it. Upstream EmulatorJS never does (it leaves and rejoins
+   * under a new id); generation 1 re-sends its open-room / join-room on a
+   * reconnect but gives up and leaves after 10 s disconnected, and a seat
+   * held past that only makes its room look full to the player rejoining.
+   */
+  #graceFor (member: Member): number {
+    const option = this.#options.reconnectGraceMs
+    if (member.style === 'upstream') return 0
+    if (member.style === 'sfu-gen1') return Math.min(option, GEN1_GRACE_MS)
+    return option
   }
 
   removeMember (room: Room, member: Member, reason: string): void {

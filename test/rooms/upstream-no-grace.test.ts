@@ -43,8 +43,13 @@ t.test('generation 1 keeps the grace (it comes back with the same userid)', asyn
   const guest = await ioClient(server)
   t.equal((await guest.ack('join-room', { extra: gen1('guest') }))[0], null)
   guest.socket.io.engine.close()
+  const droppedAt = Date.now()
   const users = await host.inbox.take<Users>('users-updated', (u) => u.guest?.reconnecting === true)
   t.equal(users.guest?.socketId, null, 'held for the grace')
+  // Not the full minute: the client gives up and leaves after 10 s
+  // disconnected, so its seat is held 15 s, then freed for whoever rejoins.
+  const held = (server.app.netplay.rooms.get('Duel')?.members.get('guest')?.graceUntil ?? 0) - droppedAt
+  t.ok(held > 14_000 && held <= 15_100, `held about 15 s (${held} ms), not reconnectGraceMs`)
   const back = await ioClient(server)
   t.equal((await back.ack('join-room', { extra: gen1('guest') }))[0], null)
   t.equal(server.app.netplay.rooms.get('Duel')?.members.get('guest')?.connectionId, back.id, 'and re-seated')
