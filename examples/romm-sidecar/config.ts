@@ -6,8 +6,17 @@
 // - userids compatible with romm-sfu-server (sha256 of sub);
 // - the SFU EmulatorJS-SFU clients stream through (on when mediasoup and its
 //   worker are installed; NETPLAY_SFU=off leaves it out), with TURN REST
-//   credentials when TURN_URLS and TURN_SECRET are set.
+//   credentials when TURN_URLS and TURN_SECRET are set;
+// - behind RomM's nginx, TRUST_PROXY (true, or the proxy's addresses/CIDRs)
+//   so players are rate-limited and logged by their own address.
+import { parseTrustProxy, type TrustProxy } from '../../lib/client-address.ts'
 import type { NetplayOptions } from '../../index.ts'
+
+/** Fastify's trustProxy for the sidecar, from TRUST_PROXY (off when unset). */
+export function rommSidecarTrustProxy (env: NodeJS.ProcessEnv = process.env): TrustProxy {
+  const value = env.TRUST_PROXY
+  return value === undefined || value === '' ? false : parseTrustProxy(value, 'TRUST_PROXY')
+}
 
 export function rommSidecarOptions (env: NodeJS.ProcessEnv = process.env): NetplayOptions {
   const secret = env.ROMM_AUTH_SECRET_KEY
@@ -38,7 +47,7 @@ export function rommSidecarOptions (env: NodeJS.ProcessEnv = process.env): Netpl
       tokenSources: { cookies: ['romm_sfu_token', 'sfu_token'], query: true },
       userid: 'romm-sfu'
     },
-    signaling: { socketIo: { path: env.NETPLAY_SOCKET_PATH ?? '/netplay/socket.io' } },
+    signaling: { socketIo: { path: env.NETPLAY_SOCKET_PATH ?? '/netplay/socket.io', trustProxy: rommSidecarTrustProxy(env) } },
     rooms: { store: 'redis', registryKeyPrefix: 'sfu:room:', ...(env.PUBLIC_URL !== undefined ? { publicUrl: env.PUBLIC_URL } : {}) },
     ...(sfu !== undefined ? { sfu } : {})
   }

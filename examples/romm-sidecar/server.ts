@@ -1,9 +1,9 @@
 // Runs the RomM sidecar: `ROMM_AUTH_SECRET_KEY=... REDIS_URL=redis://... node examples/romm-sidecar/server.ts`
 import Fastify from 'fastify'
 import netplay, { netplayServerOptions } from '../../index.ts'
-import { rommSidecarOptions } from './config.ts'
+import { rommSidecarOptions, rommSidecarTrustProxy } from './config.ts'
 
-const app = Fastify(netplayServerOptions())
+const app = Fastify({ ...netplayServerOptions(), trustProxy: rommSidecarTrustProxy() })
 await app.register(netplay, rommSidecarOptions())
 // `docker stop` sends SIGTERM: close properly, so players are told and RomM
 // stops listing this node's rooms now rather than when their keys expire.

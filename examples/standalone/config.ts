@@ -6,9 +6,8 @@
 // (`VAR=` in a compose file). A value that cannot be used stops the server
 // with a message naming the flag or variable it came from.
 import { readFileSync } from 'node:fs'
-import { isIP } from 'node:net'
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util'
-import type { TrustProxy } from '../../lib/client-address.ts'
+import { parseTrustProxy, type TrustProxy } from '../../lib/client-address.ts'
 import type { NetplayOptions } from '../../index.ts'
 
 export const HELP = `fastify-netplay: netplay server for EmulatorJS (rooms, signaling, auth, limits)
@@ -333,19 +332,7 @@ type SettingOf = (flag: keyof typeof FLAGS | null, ...names: string[]) => Settin
 
 /** true/false, or proxy addresses and CIDRs (comma-separated), as Fastify's trustProxy. */
 function trustProxyFrom (setting: Setting | undefined): TrustProxy {
-  if (setting === undefined) return false
-  const value = setting.value.trim()
-  if (/^(true|yes|on)$/i.test(value)) return true
-  if (/^(false|no|off)$/i.test(value)) return false
-  const addresses = list(value)
-  for (const address of addresses) {
-    const [ip = '', bits] = address.split('/')
-    const cidr = isIP(ip) !== 0 && (bits === undefined || /^\d{1,3}$/.test(bits))
-    if (!cidr && !['loopback', 'linklocal', 'uniquelocal'].includes(address)) {
-      throw new Error(`invalid ${setting.from}: "${address}" is not an address, a CIDR, loopback, linklocal or uniquelocal`)
-    }
-  }
-  return addresses
+  return setting === undefined ? false : parseTrustProxy(setting.value, setting.from)
 }
 
 /**

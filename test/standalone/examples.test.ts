@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import Fastify from 'fastify'
 import { createSigner } from 'fast-jwt'
 import netplay from '../../index.ts'
-import { rommSidecarOptions } from '../../examples/romm-sidecar/config.ts'
+import { rommSidecarOptions, rommSidecarTrustProxy } from '../../examples/romm-sidecar/config.ts'
 import { startRedis } from '../helpers/redis.ts'
 
 t.test('embed: netplay under /netplay next to the host routes', async (t) => {
@@ -16,6 +16,14 @@ t.test('embed: netplay under /netplay next to the host routes', async (t) => {
   const list = await app.inject('/netplay/list')
   t.equal(list.statusCode, 200)
   t.equal((await app.inject('/list')).statusCode, 404, 'nothing leaks outside the prefix')
+})
+
+t.test('romm sidecar: TRUST_PROXY for RomM\'s nginx, off unless set, a clear error when unusable', async (t) => {
+  const base = { ROMM_AUTH_SECRET_KEY: 'romm-secret-key-with-32-characters!' }
+  t.equal(rommSidecarTrustProxy(base), false)
+  t.same(rommSidecarTrustProxy({ ...base, TRUST_PROXY: '172.18.0.0/16' }), ['172.18.0.0/16'])
+  t.match(rommSidecarOptions({ ...base, TRUST_PROXY: 'true' }).signaling, { socketIo: { trustProxy: true } }, 'Socket.IO handshakes get it too')
+  t.throws(() => rommSidecarTrustProxy({ ...base, TRUST_PROXY: 'nginx' }), /TRUST_PROXY: "nginx" is not an address/)
 })
 
 t.test('romm sidecar: RomM tokens, RomM one-time keys and RomM cookie', async (t) => {
