@@ -156,16 +156,6 @@ export class Lobby {
  * client shows; `join-room` answers a structured error instead.
  */
 function checkSeatable (room: Room, member: Member): void {
-  if (room.netplayMode !== 'delay_sync') return
-  const extra = member.extra
-  const hostRom = room.metadata.rom_hash ?? room.metadata.romHash
-  const guestRom = extra.rom_hash ?? extra.romHash
-  if (typeof hostRom === 'string' && typeof guestRom === 'string' && hostRom !== guestRom) {
-    throw new EventError('FST_NETPLAY_ROOMS_INCOMPATIBLE_GAME', 'ROM does not match the host')
-  }
-  const hostCore = room.metadata.core_type ?? room.metadata.coreId
-  const guestCore = extra.core_type ?? extra.coreId
-  if (typeof hostCore === 'string' && typeof guestCore === 'string' && hostCore !== guestCore) {
-    throw new EventError('FST_NETPLAY_ROOMS_REQUIREMENTS_NOT_MET', 'emulator core does not match the host')
-  }
+  const why = room.incompatibility(member.extra)
+  if (why !== null) throw new EventError(why.code, why.message)
 }

@@ -224,6 +224,26 @@ export class Room {
     }
   }
 
+  /**
+   * Why a player with these client fields cannot play in this delay_sync
+   * room (every player runs the game in lockstep: same ROM, same core), or
+   * null. Live-stream rooms take anyone: only the host runs the game.
+   */
+  incompatibility (extra: Record<string, unknown>): { code: string, error: string, message: string } | null {
+    if (this.netplayMode !== 'delay_sync') return null
+    const hostRom = this.metadata.rom_hash ?? this.metadata.romHash
+    const guestRom = extra.rom_hash ?? extra.romHash
+    if (typeof hostRom === 'string' && typeof guestRom === 'string' && hostRom !== guestRom) {
+      return { code: 'FST_NETPLAY_ROOMS_INCOMPATIBLE_GAME', error: 'incompatible_game', message: 'ROM does not match the host' }
+    }
+    const hostCore = this.metadata.core_type ?? this.metadata.coreId
+    const guestCore = extra.core_type ?? extra.coreId
+    if (typeof hostCore === 'string' && typeof guestCore === 'string' && hostCore !== guestCore) {
+      return { code: 'FST_NETPLAY_ROOMS_REQUIREMENTS_NOT_MET', error: 'delay_sync_requirements_not_met', message: 'emulator core does not match the host' }
+    }
+    return null
+  }
+
   lobbyState (): Record<string, unknown> {
     const players = byId<unknown>()
     for (const m of this.ordered()) {

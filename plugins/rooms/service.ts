@@ -438,18 +438,10 @@ export class RoomService {
     this.#log.info({ room: room.key, userid: member.userid, connection: connection.id }, 'reconnected player given its seat back')
   }
 
+  /** A player joining a delay_sync room needs the host's ROM and core; the client reads a structured error. */
   #checkCompatible (room: Room, extra: Record<string, unknown>): void {
-    if (room.netplayMode !== 'delay_sync') return
-    const hostRom = room.metadata.rom_hash ?? room.metadata.romHash
-    const guestRom = extra.rom_hash ?? extra.romHash
-    if (typeof hostRom === 'string' && typeof guestRom === 'string' && hostRom !== guestRom) {
-      throw new EventError('FST_NETPLAY_ROOMS_INCOMPATIBLE_GAME', 'ROM does not match the host', { error: 'incompatible_game', message: 'ROM does not match the host', canJoinAsSpectator: room.allowSpectators })
-    }
-    const hostCore = room.metadata.core_type ?? room.metadata.coreId
-    const guestCore = extra.core_type ?? extra.coreId
-    if (typeof hostCore === 'string' && typeof guestCore === 'string' && hostCore !== guestCore) {
-      throw new EventError('FST_NETPLAY_ROOMS_REQUIREMENTS_NOT_MET', 'emulator core does not match the host', { error: 'delay_sync_requirements_not_met', message: 'emulator core does not match the host', canJoinAsSpectator: room.allowSpectators })
-    }
+    const why = room.incompatibility(extra)
+    if (why !== null) throw new EventError(why.code, why.message, { error: why.error, message: why.message, canJoinAsSpectator: room.allowSpectators })
   }
 
   #seat (room: Room, connection: Connection, m: { userid: string, name: string, extra: Record<string, unknown>, style: ClientStyle, slot: number | null }): void {
