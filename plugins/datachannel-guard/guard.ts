@@ -152,6 +152,45 @@ export function checkDataProducerUserid (appData: unknown, boundUserid: string, 
   return userid === boundUserid ? null : USERID_MISMATCH
 }
 
+// ---------- seats ----------
+
+/**
+ * A sender's seat and the one it had before, for `seatChangeGraceMs`: a
+ * client keeps sending inputs under its old seat until it hears of a change
+ * (a slot change, a move to spectating, upstream seats closing up), and
+ * those are stale, not lies. Shared by the input guards and the relay.
+ */
+export class SeatHistory {
+  seat: number | null
+  #previous: number | null = null
+  #changedAt = Number.NEGATIVE_INFINITY
+  readonly #graceMs: number
+
+  constructor (seat: number | null, graceMs: number) {
+    this.seat = seat
+    this.#graceMs = graceMs
+  }
+
+  /** Records the current seat; a change starts the grace of the previous one. Returns whether it changed. */
+  move (seat: number | null, now: number): boolean {
+    if (seat === this.seat) return false
+    this.#previous = this.seat
+    this.#changedAt = now
+    this.seat = seat
+    return true
+  }
+
+  /** The seat the sender left, while its grace runs; undefined otherwise. */
+  staleSeat (now: number): number | null | undefined {
+    return now - this.#changedAt <= this.#graceMs ? this.#previous : undefined
+  }
+
+  /** Whether `player` is the seat the sender left, within the grace. */
+  isStale (player: number, now: number): boolean {
+    return player === this.staleSeat(now)
+  }
+}
+
 // ---------- the per-sender guard ----------
 
 export interface InputGuardInit {
@@ -194,17 +233,13 @@ export class InputGuard {
   readonly byReason = new Map<string, number>()
   /** Messages accepted. */
   accepted = 0
-  #seat: number | null
-  // The seat before the last change, and when it changed (stale_seat).
-  #previousSeat: number | null = null
-  #seatChangedAt = Number.NEGATIVE_INFINITY
+  readonly #seats: SeatHistory
   #pending = 0
   #highFrame = 0
   readonly #textAllowed: boolean
   readonly #rules: InputRules
   readonly #window: number
   readonly #pendingCap: number
-  readonly #seatChangeGraceMs: number
   readonly #adoptSeat: boolean
   readonly #tally: Map<string, number> | undefined
   // Last accepted (frame, value) per input index, only in `duplicates: 'drop'` mode.
@@ -222,12 +257,11 @@ export class InputGuard {
     this.userid = init.userid
     this.protocol = init.protocol ?? ''
     this.label = init.label ?? ''
-    this.#seat = init.seat
+    this.#seats = new SeatHistory(init.seat, options.seatChangeGraceMs)
     this.#textAllowed = this.protocol === 'json'
     this.#rules = config.rules
     this.#window = options.reorderWindow
     this.#pendingCap = options.pendingCap
-    this.#seatChangeGraceMs = options.seatChangeGraceMs
     this.#adoptSeat = options.familyCPlayer === 'seat'
     this.#tally = init.tally
     this.bucket = init.bucket ?? new TokenBucket(options.bucket, init.now, DEFAULT_ABUSE_CEILING)
@@ -242,7 +276,7 @@ export class InputGuard {
 
   /** The bound player index; null for a spectator. */
   get seat (): number | null {
-    return this.#seat
+    return this.#seats.seat
   }
 
   /** Messages accepted and not yet released. */
@@ -256,11 +290,7 @@ export class InputGuard {
 
   /** After `update-player-slot` or a move to or from spectating. */
   rebind (seat: number | null, now = Date.now()): void {
-    if (seat === this.#seat) return
-    this.#previousSeat = this.#seat
-    this.#seatChangedAt = now
-    this.#seat = seat
-    this.resetFrames()
+    if (this.#seats.move(seat, now)) this.resetFrames()
   }
 
   /** Forgets the frame window: call when the game (re)starts and frames count from the beginning again. */
@@ -288,12 +318,11 @@ export class InputGuard {
     if (status !== 'ok') return this.#refuse(status, now)
     let number = 0
     if (frame.kind !== 'ping') {
-      const seat = this.#seat
-      const justLeft = now - this.#seatChangedAt <= this.#seatChangeGraceMs
-      if (seat === null) return this.#refuse(justLeft && frame.player === this.#previousSeat ? 'stale_seat' : 'spectator', now)
+      const seat = this.#seats.seat
+      if (seat === null) return this.#refuse(this.#seats.isStale(frame.player, now) ? 'stale_seat' : 'spectator', now)
       if (frame.player !== seat) {
         if (frame.format === 'family-c' && this.#adoptSeat) frame.player = seat
-        else return this.#refuse(justLeft && frame.player === this.#previousSeat ? 'stale_seat' : 'wrong_seat', now)
+        else return this.#refuse(this.#seats.isStale(frame.player, now) ? 'stale_seat' : 'wrong_seat', now)
       }
       number = frame.frame ?? 0
       if (number !== 0) {

@@ -7,7 +7,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { PACKAGE, netplayNamespace } from '../../lib/netplay.ts'
 import { serialized } from '../../lib/serialized.ts'
-import { guardConfig, InputGuard, validateDataMessage, type GuardConfig, type InputGuardInit, type RelayVerdict } from './guard.ts'
+import { guardConfig, InputGuard, SeatHistory, validateDataMessage, type GuardConfig, type InputGuardInit, type RelayVerdict } from './guard.ts'
 import type { GuardOptionsInput } from './schema.ts'
 
 export interface DatachannelGuardApi {
@@ -41,26 +41,18 @@ async function datachannelGuard (app: FastifyInstance, input: GuardOptionsInput)
     return verdict
   }
 
-  // The seat each relaying member had when last seen, the one before, and
-  // when the change was seen. Seats change under a client's feet (upstream
-  // rooms renumber when a player leaves), and its inputs keep naming the
-  // old seat until it hears of the change: those are dropped as stale, not
-  // held against it, for seatChangeGraceMs (as the SFU input guards do).
-  const seats = new WeakMap<object, { seat: number | null, previous: number | null, changedAt: number }>()
-  const graceMs = config.options.seatChangeGraceMs
+  // Each relaying member's seat history, updated as its messages arrive.
+  // Seats change under a client's feet (upstream rooms renumber when a
+  // player leaves), and its inputs keep naming the old seat until it hears
+  // of the change: those are dropped as stale, not held against it, for
+  // seatChangeGraceMs (as the SFU input guards do).
+  const seats = new WeakMap<object, SeatHistory>()
   const adoptSeat = config.options.familyCPlayer === 'seat'
-  const previousSeat = (member: object, seat: number | null, now: number): number | null => {
-    const seen = seats.get(member)
-    if (seen === undefined) {
-      seats.set(member, { seat, previous: seat, changedAt: Number.NEGATIVE_INFINITY })
-      return seat
-    }
-    if (seen.seat !== seat) {
-      seen.previous = seen.seat
-      seen.seat = seat
-      seen.changedAt = now
-    }
-    return now - seen.changedAt <= graceMs ? seen.previous : seat
+  const staleSeat = (member: object, seat: number | null, now: number): number | null | undefined => {
+    let history = seats.get(member)
+    if (history === undefined) seats.set(member, history = new SeatHistory(seat, config.options.seatChangeGraceMs))
+    history.move(seat, now)
+    return history.staleSeat(now)
   }
 
   // Only room members relay (rooms refuses the rest with "not in room"); the
@@ -71,7 +63,7 @@ async function datachannelGuard (app: FastifyInstance, input: GuardOptionsInput)
     // The schema made it an object; rooms sends this same text if it passes.
     const byteLength = Buffer.byteLength(serialized(payload as object))
     const { member, room } = bound
-    const sender = { isOwner: room.ownerUserid === member.userid, seat: member.slot, previousSeat: previousSeat(member, member.slot, Date.now()) }
+    const sender = { isOwner: room.ownerUserid === member.userid, seat: member.slot, previousSeat: staleSeat(member, member.slot, Date.now()) }
     const verdict = checkRelay(payload, sender, byteLength)
     if (verdict.ok) return null
     // Dropped, not held against the sender: inputs from a seat it had a
