@@ -60,5 +60,7 @@ t.test('a trusted list does not believe X-Forwarded-For from a peer outside it',
 t.test('without it: the proxy is one client (the old behaviour, still the default)', async (t) => {
   const { statuses, handshakeIps } = await polls([])
   t.ok(statuses.includes(429), 'the shared bucket runs out')
-  t.same(handshakeIps, ['rate limited', 'rate limited'], 'and new Socket.IO connections are refused with it')
+  // New Socket.IO connections share it too: refused while it is empty (a
+  // token may have come back by then), and never under the forwarded address.
+  t.ok(handshakeIps.every((ip) => ip === 'rate limited' || ip === '127.0.0.1'), `the proxy's address or refused: ${handshakeIps.join(', ')}`)
 })
