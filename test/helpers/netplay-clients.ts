@@ -242,6 +242,21 @@ export async function settle (ms = 50): Promise<void> {
   await sleep(ms)
 }
 
+/** What the EmulatorJS-SFU generation-1 client puts in `extra` (family C: emulator.js netplayOpenRoom / netplayJoinRoom). */
+export function gen1Extra (roomName: string, userid: string, over: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    domain: 'retro.example',
+    game_id: 12,
+    room_name: roomName,
+    player_name: `Player ${userid}`,
+    player_slot: 0,
+    userid,
+    sessionid: `session-of-${userid}`,
+    input_mode: 'unorderedRelay',
+    ...over
+  }
+}
+
 /** What the EmulatorJS-SFU generation-2 client puts in `extra` (family B, live stream). */
 export function sfuExtra (roomName: string, over: Record<string, unknown> = {}): Record<string, unknown> {
   return {

@@ -4,7 +4,7 @@
 // EmulatorJS-SFU strings. It authenticates with the same-origin cookie only.
 import t from 'tap'
 import { TOKEN_AUTH, startNetplay } from '../helpers/netplay-server.ts'
-import { ioClient } from '../helpers/netplay-clients.ts'
+import { gen1Extra as realGen1Extra, ioClient } from '../helpers/netplay-clients.ts'
 
 function gen1Extra (roomName: string, userid: string): Record<string, unknown> {
   return { room_name: roomName, domain: 'retro.example', game_id: '12', player_name: `Player ${userid}`, userid }
@@ -70,16 +70,7 @@ t.test('the extra generation 1 really sends (player_slot, input_mode and a sessi
   // client stores as its player list; read as upstream (sessionid) its room
   // was keyed by the session id, which its room list does not use.
   const server = await startNetplay(t)
-  const real = (userid: string, slot: number): Record<string, unknown> => ({
-    domain: 'retro.example',
-    game_id: 12,
-    room_name: 'Real Gen One',
-    player_name: `Player ${userid}`,
-    player_slot: slot,
-    userid,
-    sessionid: `session-of-${userid}`,
-    input_mode: 'unorderedRelay'
-  })
+  const real = (userid: string, slot: number): Record<string, unknown> => realGen1Extra('Real Gen One', userid, { player_slot: slot })
   const host = await ioClient(server)
   t.equal((await host.ack('open-room', { extra: real('host', 0), maxPlayers: 2, password: null }))[0], null)
   t.strictSame(Object.keys((await server.get('/list?domain=retro.example&game_id=12')).body as object), ['Real Gen One'], 'keyed by room_name')

@@ -7,21 +7,12 @@
 //   "Unknown". Its members now carry the server's name under that key too.
 import t from 'tap'
 import { TOKEN_AUTH, startNetplay } from '../helpers/netplay-server.ts'
-import { ioClient, sfuExtra } from '../helpers/netplay-clients.ts'
+import { gen1Extra as realGen1Extra, ioClient, sfuExtra } from '../helpers/netplay-clients.ts'
 
 type Users = Record<string, Record<string, unknown>>
 
 function gen1Extra (userid: string, slot: unknown = 0): Record<string, unknown> {
-  return {
-    domain: 'retro.example',
-    game_id: 12,
-    room_name: 'Slots',
-    player_name: `  Player ${userid}  `,
-    player_slot: slot,
-    userid,
-    sessionid: `session-of-${userid}`,
-    input_mode: 'unorderedRelay'
-  }
+  return realGen1Extra('Slots', userid, { player_name: `  Player ${userid}  `, player_slot: slot })
 }
 
 t.test('a generation-1 host sits at the slot it picked; the guest gets the one it asked for', async (t) => {

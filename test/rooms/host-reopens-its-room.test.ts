@@ -6,22 +6,13 @@
 // re-seats it as a re-join would; anyone else still gets "room exists".
 import t from 'tap'
 import { TOKEN_AUTH, startNetplay } from '../helpers/netplay-server.ts'
-import { ioClient, settle, type IoClient } from '../helpers/netplay-clients.ts'
+import { gen1Extra as realGen1Extra, ioClient, settle, type IoClient } from '../helpers/netplay-clients.ts'
 
 type Users = Record<string, Record<string, unknown>>
 
 /** The `extra` generation 1 sends (emulator.js netplayOpenRoom / netplayJoinRoom). */
 function gen1Extra (userid: string, slot = 0): Record<string, unknown> {
-  return {
-    domain: 'retro.example',
-    game_id: 12,
-    room_name: 'Reconnect Room',
-    player_name: `Player ${userid}`,
-    player_slot: slot,
-    userid,
-    sessionid: `session-of-${userid}`,
-    input_mode: 'unorderedRelay'
-  }
+  return realGen1Extra('Reconnect Room', userid, { player_slot: slot })
 }
 
 async function dropTransport (client: IoClient): Promise<void> {
