@@ -6,7 +6,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { PACKAGE, netplayNamespace } from '../../lib/netplay.ts'
-import { serialized } from '../../lib/serialized.ts'
+import { serializedBytes } from '../../lib/serialized.ts'
 import { guardConfig, InputGuard, SeatHistory, validateDataMessage, type GuardConfig, type InputGuardInit, type RelayVerdict } from './guard.ts'
 import type { GuardOptionsInput } from './schema.ts'
 
@@ -61,7 +61,7 @@ async function datachannelGuard (app: FastifyInstance, input: GuardOptionsInput)
     const bound = rooms.bindingOf(connection.id)
     if (bound === undefined) return null
     // The schema made it an object; rooms sends this same text if it passes.
-    const byteLength = Buffer.byteLength(serialized(payload as object))
+    const byteLength = serializedBytes(payload as object)
     const { member, room } = bound
     const sender = { isOwner: room.ownerUserid === member.userid, seat: member.slot, previousSeat: staleSeat(member, member.slot, Date.now()) }
     const verdict = checkRelay(payload, sender, byteLength)

@@ -1,5 +1,5 @@
 // The room events of families A, B and C on the signaling table.
-import { serialized } from '../../lib/serialized.ts'
+import { serialized, serializedBytes } from '../../lib/serialized.ts'
 import { CLIENT_LEFT, OutgoingEvent, type SignalingApi } from '../signaling/index.ts'
 import { roomError } from './errors.ts'
 import type { RoomListFeed } from './list-feed.ts'
@@ -76,19 +76,18 @@ export function defineRoomEvents (signaling: SignalingApi, rooms: RoomService, o
     name: 'data-message',
     schema: DataMessagePayload,
     limit: 'data',
-    cost: (payload) => typeof payload === 'object' && payload !== null ? Math.max(1, Math.ceil(Buffer.byteLength(serialized(payload)) / 1024)) : 1,
+    cost: (payload) => typeof payload === 'object' && payload !== null ? Math.max(1, Math.ceil(serializedBytes(payload) / 1024)) : 1,
     handler: (payload, connection) => {
       const { room, member } = rooms.requireBinding(connection, 'upstream')
-      // Serialized once per message (the guard may have measured it already):
-      // the same JSON is what plain WebSocket members receive.
-      const json = serialized(payload)
-      if (Buffer.byteLength(json) > options.maxDataMessageBytes) throw roomError('tooLarge', member.style)
+      // Serialized and measured once per message (for its cost, then by the
+      // guard): the same JSON is what plain WebSocket members receive.
+      if (serializedBytes(payload) > options.maxDataMessageBytes) throw roomError('tooLarge', member.style)
       const chat = payload['chat-message']
       if (typeof chat === 'object' && chat !== null && !Array.isArray(chat)) {
         relayChat(room, member, connection.id, payload, chat as Record<string, unknown>)
         return null
       }
-      rooms.broadcastPrepared(room, new OutgoingEvent('data-message', payload, json), connection.id)
+      rooms.broadcastPrepared(room, new OutgoingEvent('data-message', payload, serialized(payload)), connection.id)
       return null
     }
   })
