@@ -3,7 +3,11 @@
 // N players (N/4 rooms) connect and join, diffed. Use it before guessing at
 // memory per connection.
 //
-//   npx node bench/heap-per-connection.ts [baseline|sio|sio-auth|ws|ws-auth] [--rooms 100] [--top 40] [--rss-only]
+//   npx node bench/heap-per-connection.ts [baseline|sio|sio-auth|ws|ws-auth|sio-floor] [--rooms 100] [--top 40] [--rss-only]
+//
+// sio-floor is the Socket.IO server alone, default options and no event
+// handlers: its connections are opened and left idle, never seated. It is
+// the floor under every Socket.IO figure, ours and the baseline's.
 //
 // --rss-only takes no snapshot and prints where the resident memory per
 // connection is: process.memoryUsage() and /proc/<pid>/smaps deltas (V8
@@ -29,8 +33,11 @@ const TOP = flag('top', 40)
 const RSS_ONLY = process.argv.includes('--rss-only')
 const transport: Transport = which.startsWith('ws') ? 'websocket' : 'socket.io'
 const auth = which.endsWith('-auth')
+/** sio-floor: connections only (it has no rooms to join). */
+const seated = which !== 'sio-floor'
+const serverKind = which === 'baseline' || which === 'sio-floor' ? which : 'netplay'
 
-const child = spawn(process.execPath, ['--expose-gc', SERVER_SCRIPT, which === 'baseline' ? 'baseline' : 'netplay', ...(auth ? ['--auth'] : [])], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+const child = spawn(process.execPath, ['--expose-gc', SERVER_SCRIPT, serverKind, ...(auth ? ['--auth'] : [])], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
 const pending = new Map<number, (reply: ServerReply) => void>()
 let nextId = 1
 const ready = new Promise<number>((resolve) => {
@@ -102,7 +109,7 @@ async function main (): Promise<void> {
   // Warm-up rooms load code used on first join, as in the bench.
   const warm = new RoomGroup({ transport, port, rooms: 2, tag: 'w', connectConcurrency: 8, timeoutMs: 10_000, ...(tokens ? { tokens: tokens.slice(players) } : {}) })
   await warm.connect()
-  await warm.join()
+  if (seated) await warm.join()
   await warm.close()
   await sleep(500)
   const dir = tmpdir()
@@ -112,14 +119,16 @@ async function main (): Promise<void> {
   const group = new RoomGroup({ transport, port, rooms: ROOMS, tag: 'b', connectConcurrency: 32, timeoutMs: 30_000, ...(tokens ? { tokens: tokens.slice(0, players) } : {}) })
   const connected = await group.connect()
   if (connected.failed > 0) throw new Error(connected.firstError)
-  const joined = await group.join()
-  if (joined.errors > 0) throw new Error(joined.firstError)
+  if (seated) {
+    const joined = await group.join()
+    if (joined.errors > 0) throw new Error(joined.firstError)
+  }
   await sleep(1500)
   const rssAfter = await request<RssSample>('rss')
   const mapsAfter = residentByMapping(child.pid ?? 0)
   if (RSS_ONLY) {
     const per = (k: keyof RssSample): string => `${k} ${((rssAfter[k] - rssBefore[k]) / players / 1024).toFixed(1)}`
-    console.log(`${which}, ${players} seated idle connections: process.memoryUsage() deltas per connection (KB): ${(['rss', 'heapTotal', 'heapUsed', 'external', 'arrayBuffers', 'newSpace'] as const).map(per).join(', ')}`)
+    console.log(`${which}, ${players} ${seated ? 'seated ' : ''}idle connections: process.memoryUsage() deltas per connection (KB): ${(['rss', 'heapTotal', 'heapUsed', 'external', 'arrayBuffers', 'newSpace'] as const).map(per).join(', ')}`)
     console.log(`resident KB per connection by mapping: ${[...mapsAfter].filter(([k, v]) => v !== (mapsBefore.get(k) ?? 0)).map(([k, v]) => `${k}: ${((v - (mapsBefore.get(k) ?? 0)) / players).toFixed(1)}`).join(', ')}`)
     await group.close()
     child.kill()

@@ -23,7 +23,7 @@ import type { FastifyInstance } from 'fastify'
 
 export const BENCH_SECRET = 'rooms-load-bench-secret-0123456789abcdef'
 
-export type ServerKind = 'baseline' | 'bare-ws' | 'netplay'
+export type ServerKind = 'baseline' | 'bare-ws' | 'sio-floor' | 'netplay'
 
 /** Parent -> child request. */
 export interface ServerRequest { id: number, op: ServerOp, count?: number, name?: string }
@@ -122,6 +122,23 @@ function listenOnLoopback (http: HttpServer, ctx: Omit<Ctx, 'drops'>): Promise<{
     http.listen(0, '127.0.0.1', () => {
       resolve({ port: (http.address() as AddressInfo).port, ctx: { ...ctx, drops: () => ({ drops: {}, strikes: {} }) } })
     })
+  })
+}
+
+// ---------- sio-floor: the Socket.IO server alone (a reference, not a target) ----------
+
+// The real `socket.io` server with default options and no event handlers:
+// connections can be opened (and stay open, answering pings) but nothing
+// else. What an idle Socket.IO connection costs before any application code
+// (bench/heap-per-connection.ts sio-floor), i.e. the floor of every
+// Socket.IO server's figure, ours and the baseline's alike.
+function startSocketIoFloor (): Promise<{ port: number, ctx: Ctx }> {
+  const http = createServer()
+  const io = new Server(http, { serveClient: false })
+  return listenOnLoopback(http, {
+    rooms: () => 0,
+    connections: () => io.engine.clientsCount,
+    close: async () => { io.disconnectSockets(true); await io.close() }
   })
 }
 
@@ -286,9 +303,9 @@ async function main (): Promise<void> {
   const kind = process.argv[2] as ServerKind
   const auth = process.argv.includes('--auth')
   const relay = { capacity: argValue('--relay-capacity', 4000), refillPerSecond: argValue('--relay-refill', 2000) }
-  const started = kind === 'baseline'
-    ? { ...(await startBaseline()), limits: { none: true } }
-    : kind === 'bare-ws' ? { ...(await startBareWs()), limits: { none: true } } : await startNetplay(auth, relay)
+  const references: Partial<Record<ServerKind, () => Promise<{ port: number, ctx: Ctx }>>> = { baseline: startBaseline, 'bare-ws': startBareWs, 'sio-floor': startSocketIoFloor }
+  const reference = references[kind]
+  const started = reference !== undefined ? { ...(await reference()), limits: { none: true } } : await startNetplay(auth, relay)
   const { ctx } = started
   const send = (message: unknown): void => { process.send?.(message) }
   const gc = (globalThis as { gc?: () => void }).gc
