@@ -14,6 +14,20 @@ function openHandles (): string[] {
   return process.getActiveResourcesInfo().filter((r) => r.startsWith('TCP') || r === 'Timeout').sort()
 }
 
+/**
+ * Handles open now that were not open before: a timer of an earlier test
+ * that ends meanwhile is not one of close()'s, a socket or timer it left is.
+ */
+function leftOpen (before: string[]): string[] {
+  const unmatched = [...before]
+  return openHandles().filter((handle) => {
+    const at = unmatched.indexOf(handle)
+    if (at === -1) return true
+    unmatched.splice(at, 1)
+    return false
+  })
+}
+
 /** The handles once the test's own connections (e.g. the Redis helper's probe) have finished closing. */
 async function settledHandles (): Promise<string[]> {
   let previous = openHandles()
@@ -43,14 +57,14 @@ t.test('auth store: redis with a URL: app.close() closes the client it created',
   const app = await bootAndUse({ auth: { secrets: [SECRET], mint: {}, store: 'redis', redis: redis.url } })
   t.ok(openHandles().filter((r) => r.startsWith('TCP')).length > before.filter((r) => r.startsWith('TCP')).length, 'connected while running')
   await app.close()
-  t.same(openHandles(), before, 'no socket or timer left once close() resolves')
+  t.same(leftOpen(before), [], 'no socket or timer left once close() resolves')
 })
 
 t.test('the shared `redis` URL of the aggregate plugin is closed too', async (t) => {
   const before = await settledHandles()
   const app = await bootAndUse({ redis: redis.url, auth: { secrets: [SECRET], mint: {} } })
   await app.close()
-  t.same(openHandles(), before)
+  t.same(leftOpen(before), [], 'no socket or timer left once close() resolves')
 })
 
 t.test('close() finishes when Redis has gone away', async (t) => {
