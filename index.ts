@@ -31,19 +31,49 @@ export interface NetplayOptions {
   /** Input and relay validation (needs rooms); `false` leaves it out. */
   datachannelGuard?: GuardOptionsInput | false
   /**
-   * The mediasoup SFU (needs rooms and datachannelGuard). Off unless given;
-   * `{ required: false }` runs without it when mediasoup or its worker is missing.
+   * The mediasoup SFU (needs rooms and datachannelGuard). Off unless given
+   * (or `false`); `{ required: false }` runs without it when mediasoup or its
+   * worker is missing.
    */
-  sfu?: SfuOptionsInput
-  /** Several nodes on one Redis (needs rooms; `redis` defaults to the shared one). Off unless given. */
-  cluster?: Omit<ClusterOptionsInput, 'redis'> & { redis?: RedisOption }
+  sfu?: SfuOptionsInput | false
+  /** Several nodes on one Redis (needs rooms; `redis` defaults to the shared one). Off unless given (or `false`). */
+  cluster?: (Omit<ClusterOptionsInput, 'redis'> & { redis?: RedisOption }) | false
   /** Health, readiness, metrics and graceful drain; `false` leaves them out. */
   ops?: OpsOptionsInput | false
 }
 
 const REDIS_PING_TIMEOUT_MS = 1000
 
+/** Each plugin's section of the options, and whether `false` may leave the plugin out (the rate limits never are). */
+const SECTIONS = {
+  auth: true,
+  rateLimit: false,
+  signaling: true,
+  rooms: true,
+  datachannelGuard: true,
+  sfu: true,
+  cluster: true,
+  ops: true
+} satisfies Partial<Record<keyof NetplayOptions, boolean>>
+
+/**
+ * A section is an options object, absent, or `false` where allowed. Anything
+ * else (a JSON config's `"sfu": true`, `rateLimit: false`) is refused before
+ * any plugin starts, instead of being read as "defaults": spread into a
+ * plugin's options, `false` used to turn the SFU and the cluster on.
+ */
+function checkSections (options: NetplayOptions): void {
+  for (const [key, canBeOff] of Object.entries(SECTIONS)) {
+    const value: unknown = options[key as keyof typeof SECTIONS]
+    if (value === undefined || (value === false && canBeOff)) continue
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      throw new OptionsInvalidError(key, canBeOff ? 'expected an options object, or false to leave it out' : 'expected an options object (it cannot be left out)')
+    }
+  }
+}
+
 async function netplay (app: FastifyInstance, options: NetplayOptions): Promise<void> {
+  checkSections(options)
   const prefix = options.prefix ?? ''
   let redis: Redis | undefined
   if (options.redis !== undefined) redis = await connectRedis(app, options.redis, 'netplay')
@@ -65,13 +95,13 @@ async function netplay (app: FastifyInstance, options: NetplayOptions): Promise<
       if (options.datachannelGuard !== false) await app.register(datachannelGuard, options.datachannelGuard ?? {})
     }
   }
-  if (options.sfu !== undefined) {
+  if (options.sfu !== undefined && options.sfu !== false) {
     if (options.signaling === false || options.rooms === false || options.datachannelGuard === false) {
       throw new OptionsInvalidError('sfu', 'the SFU needs signaling, rooms and datachannelGuard')
     }
     await app.register(sfu, { prefix, ...options.sfu })
   }
-  if (options.cluster !== undefined) {
+  if (options.cluster !== undefined && options.cluster !== false) {
     const clusterRedis = options.cluster.redis ?? redis
     if (clusterRedis === undefined) throw new OptionsInvalidError('cluster.redis', 'a cluster needs Redis (set `redis` or `cluster.redis`)')
     await app.register(cluster, { ...options.cluster, redis: clusterRedis })

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs'
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util'
 import { parseTrustProxy, type TrustProxy } from '../../lib/client-address.ts'
 import type { NetplayOptions } from '../../index.ts'
+import type { SfuOptionsInput } from '../../plugins/sfu/index.ts'
 
 export const HELP = `fastify-netplay: netplay server for EmulatorJS (rooms, signaling, auth, limits)
 
@@ -142,7 +143,7 @@ export interface StandaloneConfig {
 /** A value and the flag or variable it came from. */
 interface Setting { value: string, from: string }
 
-type Sfu = NonNullable<NetplayOptions['sfu']>
+type Sfu = SfuOptionsInput
 type TurnServer = NonNullable<NonNullable<Sfu['ice']>['turn']>[number]
 type JwksIssuer = { iss: string, jwksUrl: string, audience?: string[] }
 

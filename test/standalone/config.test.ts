@@ -28,7 +28,7 @@ function rooms (env: NodeJS.ProcessEnv): RoomsOptionsInput {
 
 function sfu (argv: string[], env: NodeJS.ProcessEnv = {}): SfuOptionsInput {
   const { sfu } = config(argv, env).netplay
-  if (sfu === undefined) throw new Error('sfu off')
+  if (sfu === undefined || sfu === false) throw new Error('sfu off')
   return sfu
 }
 
@@ -164,7 +164,7 @@ t.test('empty variables count as unset, as in romm-sfu-server (VAR= in a compose
   t.equal(result.announcedIp, undefined)
   t.equal(result.netplay.auth, false)
   t.equal(result.logLevel, 'info')
-  t.notOk(result.netplay.sfu !== undefined && 'announcedAddress' in result.netplay.sfu)
+  t.notOk(result.netplay.sfu !== undefined && result.netplay.sfu !== false && 'announcedAddress' in result.netplay.sfu)
   t.equal(config([], { LOG_LEVEL: 'WARN' }).logLevel, 'warn', 'romm-sfu-server lower-cases LOG_LEVEL')
   t.equal(config([], { LOG_LEVEL: 'silent' }).logLevel, 'silent')
   t.throws(() => configFrom([], { LOG_LEVEL: 'verbose' }), /invalid LOG_LEVEL: "verbose"/)
@@ -218,7 +218,7 @@ t.test('the plugins accept every option these variables map to: the server boots
     SFU_TURN_PASS1: 'p1'
   })
   // Registered but never started: this test is about the options, not mediasoup.
-  if (result.netplay.sfu !== undefined) result.netplay.sfu.workerBin = '/nonexistent/mediasoup-worker'
+  if (result.netplay.sfu !== undefined && result.netplay.sfu !== false) result.netplay.sfu.workerBin = '/nonexistent/mediasoup-worker'
   const app = await buildServer(result)
   t.teardown(() => app.close())
   await app.ready()

@@ -171,7 +171,7 @@ t.test('SFU settings from flags and romm-sfu-server style variables', async (t) 
     ice: { stun: ['stun:stun.example.org:3478'], turnRest: { urls: ['turn:turn.example.org'], secret: ['a', 'b'] } }
   }, 'auto by default: the server runs with or without mediasoup')
   const on = configFrom(['--sfu', 'on'], {})
-  t.equal(on !== 'help' && on.netplay.sfu?.required, true)
+  t.equal(on !== 'help' && on.netplay.sfu !== false && on.netplay.sfu?.required, true)
   const off = configFrom([], { NETPLAY_SFU: 'off' })
   t.equal(off !== 'help' && off.netplay.sfu, undefined)
   t.throws(() => configFrom(['--sfu', 'maybe'], {}), /auto, on or off/)
