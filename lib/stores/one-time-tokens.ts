@@ -2,8 +2,9 @@
 // removes it atomically, so exactly one use succeeds, also when two nodes
 // race. The Redis layout is RomM's own (`SET sfu:auth:jti:<jti> "0" EX 30`),
 // so a sidecar consumes the tokens RomM minted.
-import { LRUCache } from 'lru-cache'
+import type { LRUCache } from 'lru-cache'
 import type { Redis } from 'ioredis'
+import { boundedLru } from '../lru.ts'
 
 export interface OneTimeTokenStore {
   /** Records a freshly minted jti, valid for `ttlMs`. */
@@ -16,7 +17,7 @@ export class MemoryOneTimeTokenStore implements OneTimeTokenStore {
   readonly #live: LRUCache<string, true>
 
   constructor (maxEntries = 100_000) {
-    this.#live = new LRUCache({ max: maxEntries, ttl: 1 })
+    this.#live = boundedLru(maxEntries, 1)
   }
 
   async remember (jti: string, ttlMs: number): Promise<void> {

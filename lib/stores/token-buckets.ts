@@ -1,7 +1,8 @@
 // Keyed token buckets: memory (bounded LRU) or Redis (one atomic Lua script,
 // clock from Redis TIME so every node agrees). Keys: `<prefix><limit>:<key>`.
-import { LRUCache } from 'lru-cache'
+import type { LRUCache } from 'lru-cache'
 import type { Redis } from 'ioredis'
+import { boundedLru } from '../lru.ts'
 import { TokenBucket, resultFor, type BucketLimit, type TakeResult } from '../token-bucket.ts'
 
 export interface TokenBucketStore {
@@ -12,7 +13,7 @@ export class MemoryTokenBucketStore implements TokenBucketStore {
   readonly #buckets: LRUCache<string, TokenBucket>
 
   constructor (maxEntries: number) {
-    this.#buckets = new LRUCache({ max: maxEntries })
+    this.#buckets = boundedLru(maxEntries)
   }
 
   get size (): number { return this.#buckets.size }

@@ -7,7 +7,8 @@
 // `alg: none` is never accepted. A failure carries a `reason` code for the
 // audit log; the client only sees a generic 401 (or 503 when a backend is down).
 import { createDecoder, createVerifier, TokenError } from 'fast-jwt'
-import { LRUCache } from 'lru-cache'
+import type { LRUCache } from 'lru-cache'
+import { boundedLru } from '../../lib/lru.ts'
 import type { Identity, TokenKind } from '../../lib/netplay.ts'
 import type { OneTimeTokenStore } from '../../lib/stores/one-time-tokens.ts'
 import { InvalidTokenError, TokenUsedError, VerifierUnavailableError, WriteTokenRequiredError } from './errors.ts'
@@ -88,7 +89,7 @@ export class TokenVerifier {
     this.#userid = options.userid
     this.#own = own
     const { max, ttlMs } = options.verifiedTokens
-    this.#verified = max > 0 && ttlMs > 0 ? new LRUCache({ max, ttl: ttlMs }) : null
+    this.#verified = max > 0 && ttlMs > 0 ? boundedLru(max, ttlMs) : null
     const base = { clockTolerance: options.clockSkewMs, requiredClaims: ['exp', 'sub'] }
     // fast-jwt checks `allowedAud` only on tokens that carry `aud`: a configured
     // audience must also make the claim required, or dropping it would pass.
