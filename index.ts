@@ -59,8 +59,8 @@ const SECTIONS = {
 /**
  * A section is an options object, absent, or `false` where allowed. Anything
  * else (a JSON config's `"sfu": true`, `rateLimit: false`) is refused before
- * any plugin starts, instead of being read as "defaults": spread into a
- * plugin's options, `false` used to turn the SFU and the cluster on.
+ * any plugin starts: spread into a plugin's options it would read as that
+ * plugin's defaults.
  */
 function checkSections (options: NetplayOptions): void {
   for (const [key, canBeOff] of Object.entries(SECTIONS)) {
