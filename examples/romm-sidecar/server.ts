@@ -1,4 +1,5 @@
-// Runs the RomM sidecar: `ROMM_AUTH_SECRET_KEY=... REDIS_URL=redis://... node examples/romm-sidecar/server.ts`
+// Runs the RomM sidecar: `ROMM_AUTH_SECRET_KEY=... REDIS_URL=redis://... node --max-semi-space-size=8 examples/romm-sidecar/server.ts`
+// (the young-generation cap the standalone server applies itself: see examples/standalone/young-generation.ts).
 import Fastify from 'fastify'
 import netplay, { netplayServerOptions } from '../../index.ts'
 import { rommSidecarOptions, rommSidecarTrustProxy } from './config.ts'

@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import netplay, { netplayServerOptions } from '../../index.ts'
 import { registerDemo } from '../demo/routes.ts'
 import { HELP, configFrom, type StandaloneConfig } from './config.ts'
+import { execWithYoungGenerationCap, semiSpaceSetting } from './young-generation.ts'
 
 const HSTS = 'max-age=15552000; includeSubDomains'
 
@@ -36,6 +37,7 @@ export async function buildServer (config: StandaloneConfig): Promise<FastifyIns
 }
 
 async function main (): Promise<void> {
+  execWithYoungGenerationCap()
   let config: StandaloneConfig | 'help'
   try {
     config = configFrom(process.argv.slice(2), process.env)
@@ -49,6 +51,7 @@ async function main (): Promise<void> {
     return
   }
   const app = await buildServer(config)
+  app.log.info({ maxSemiSpaceSize: semiSpaceSetting(process.execArgv, process.env.NODE_OPTIONS) ?? 'V8 default' }, 'V8 young generation sizing')
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       app.log.info({ signal }, 'shutting down: no new rooms, clients told, leaving the cluster')

@@ -2,7 +2,7 @@
 import t, { type Test } from 'tap'
 import { spawn, execFileSync } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { get, request } from 'node:https'
@@ -14,8 +14,8 @@ import { issuerKey, issuerToken } from '../helpers/jwt.ts'
 
 const SERVER = new URL('../../examples/standalone/server.ts', import.meta.url).pathname
 
-function start (args: string[], env: Record<string, string> = {}): Promise<{ url: string, output: () => string, stop: () => Promise<number | null> }> {
-  const child = spawn(process.execPath, [SERVER, '--port', '0', '--host', '127.0.0.1', ...args], { env: { PATH: process.env.PATH ?? '', NETPLAY_SFU: 'off', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+function start (args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<{ url: string, pid: number, output: () => string, stop: () => Promise<number | null> }> {
+  const child = spawn(process.execPath, [...nodeArgs, SERVER, '--port', '0', '--host', '127.0.0.1', ...args], { env: { PATH: process.env.PATH ?? '', NETPLAY_SFU: 'off', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
   child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
@@ -32,7 +32,7 @@ function start (args: string[], env: Record<string, string> = {}): Promise<{ url
       const match = /Server listening at (https?:\/\/127\.0\.0\.1:\d+)/.exec(output)
       if (match?.[1] !== undefined) {
         clearTimeout(timer)
-        resolve({ url: match[1], output: () => output, stop })
+        resolve({ url: match[1], pid: child.pid as number, output: () => output, stop })
       }
     })
     child.on('exit', () => { clearTimeout(timer); reject(new Error(`server exited:\n${output}`)) })
@@ -89,6 +89,21 @@ t.test('embedded defaults: anonymous upstream clients work, auth off is warned, 
   t.ok(response.headers.get('x-request-id'), 'every response carries a request id')
   t.match(server.output(), /auth is disabled/)
   t.equal(await server.stop(), 0)
+})
+
+t.test('the young generation is capped at 8 MB per semi-space in the same process, unless the operator sized it', { skip: process.platform === 'linux' ? false : 'reads /proc/<pid>/cmdline (Linux)' }, async (t) => {
+  const commandLine = (pid: number): string[] => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
+  const capped = await start([])
+  // Same pid as spawned: replaced in place (execve), no child to supervise.
+  t.ok(commandLine(capped.pid).includes('--max-semi-space-size=8'), 'the running process has the cap on its command line')
+  t.match(capped.output(), /"maxSemiSpaceSize":"8".*V8 young generation sizing/)
+  t.equal(await capped.stop(), 0)
+
+  // On the node command line: tap rewrites a child's NODE_OPTIONS (the parsing of both is unit-tested).
+  const sized = await start([], {}, ['--max-semi-space-size=4'])
+  t.same(commandLine(sized.pid).filter((arg) => arg.startsWith('--max-semi-space-size')), ['--max-semi-space-size=4'], 'an operator\'s own size is left alone')
+  t.match(sized.output(), /"maxSemiSpaceSize":"4"/)
+  await sized.stop()
 })
 
 t.test('ROMM_AUTH_SECRET_KEY turns auth on: /list needs a token', async (t) => {
