@@ -18,6 +18,8 @@
 //                                                  ratio shows the pacing, not the servers)
 //   --join-bursts 5: join bursts per case (medians over them; one burst lasts ~0.1 s, and a
 //                    major GC falling in one can slow it by a third)
+//   npx node bench/rooms-load.bench.ts --server-flags=   (every server on V8's default heap sizing instead of
+//                                                  the standalone's young-generation cap, 16 MB per semi-space)
 //   other flags: --rooms 250 --concurrency 64 --window 5000 --rate 380 --inflight 32
 //                --relay-capacity 4000 --relay-refill 2000 --settle-max 20000 --case-timeout 180000
 //
@@ -55,6 +57,7 @@ import { fileURLToPath } from 'node:url'
 import { performance, type EventLoopUtilization } from 'node:perf_hooks'
 import { RoomGroup, sleep, type ClientKind, type JoinResult, type RelayOptions, type RelayResult, type Transport } from './lib/rooms-load-clients.ts'
 import type { RssSample, ServerKind, ServerOp, ServerReply, ServerStats } from './lib/rooms-load-server.ts'
+import { SEMI_SPACE_MB } from '../examples/standalone/young-generation.ts'
 
 const SERVER_SCRIPT = fileURLToPath(new URL('./lib/rooms-load-server.ts', import.meta.url))
 const PROFILE_DIR = join(tmpdir(), 'fastify-netplay-rooms-load-profiles')
@@ -106,8 +109,15 @@ const WARM_ROOMS = num('warm-rooms', 2)
  * the machine's noise: the join rows are medians (latencies: pooled) over all.
  */
 const JOIN_BURSTS = Math.max(1, num('join-bursts', 5))
-/** Extra Node/V8 flags for every server child, baseline included (e.g. --server-flags=--max-semi-space-size=2). */
-const SERVER_NODE_FLAGS = (process.argv.find((a) => a.startsWith('--server-flags='))?.slice('--server-flags='.length) ?? '').split(' ').filter((f) => f !== '')
+/**
+ * Node/V8 flags for every server child, baseline included. By default the
+ * young-generation cap the standalone server runs with
+ * (examples/standalone/young-generation.ts), so our figures are the shipped
+ * server's and the baseline runs under the same heap sizing;
+ * `--server-flags=` (empty) gives V8's default sizing, as an embedding host
+ * that sets nothing gets.
+ */
+const SERVER_NODE_FLAGS = (process.argv.find((a) => a.startsWith('--server-flags='))?.slice('--server-flags='.length) ?? `--max-semi-space-size=${SEMI_SPACE_MB}`).split(' ').filter((f) => f !== '')
 
 interface CaseSpec { id: string, label: string, server: ServerKind, transport: Transport, auth: boolean, /** Shown for reference, judged against no target. */ reference?: true }
 const ALL_CASES: CaseSpec[] = [
@@ -610,6 +620,7 @@ async function main (): Promise<void> {
   console.log(`  joins: ${JOIN_BURSTS} burst(s) per case of ${ROOMS} rooms opening and joining at once, each on ${ROOMS * 4} new connections with nothing else connected; the first on the fresh server (V8 still optimising the code), the later ones on the same server warm; joins/s shown for both (later: median), other join rows are medians over all bursts, latencies pooled`)
   console.log(`  relay: each host paced to <= ${RELAY.ratePerHost} msg/s (burst ${RELAY.burst}), <= ${RELAY.inflight} in flight per room; ${RELAY.warmupMs} ms warm-up, ${RELAY.windowMs} ms counted window; offered ceiling ${(ROOMS * RELAY.ratePerHost * 3).toLocaleString('en-US')} deliveries/s`)
   console.log(`  ${relayLimitLine()}`)
+  console.log(`  server Node flags (every server, baseline included): ${SERVER_NODE_FLAGS.length === 0 ? 'none: V8 default heap sizing' : SERVER_NODE_FLAGS.join(' ')}${SERVER_NODE_FLAGS.includes(`--max-semi-space-size=${SEMI_SPACE_MB}`) ? ' (the standalone server\'s young-generation cap)' : ''}`)
   if (RELAY.ratePerHost >= RELAY_LIMIT.refillPerSecond) console.log(`  WARNING: hosts offer ${RELAY.ratePerHost} msg/s, at or above our relay limit of ${RELAY_LIMIT.refillPerSecond}/s: our servers will drop data-messages, so the relay ratio measures the limit`)
   console.log('  our server, other limits: signaling limit default; per-IP http limit lifted to 1e6 (every client shares 127.0.0.1); auth cases: HS256 read tokens from app.netplay.auth.mint, minted before timing')
   console.log(`  idle RSS: read ${IDLE_SETTLE_MS} ms after the joins ("immediate"), then again once RSS stops falling (sampled every ${SETTLE_STEP_MS} ms without forcing GC, done after ${SETTLE_QUIET_STEPS} samples without a fall of >= ${SETTLE_FALL_KB} KB, at most ${SETTLE_MAX_MS} ms; "settled"). The "before" reading gets the same settle, every case the same rule`)
