@@ -19,7 +19,7 @@
 //   --join-bursts 5: join bursts per case (medians over them; one burst lasts ~0.1 s, and a
 //                    major GC falling in one can slow it by a third)
 //   npx node bench/rooms-load.bench.ts --server-flags=   (every server on V8's default heap sizing instead of
-//                                                  the standalone's young-generation cap, 16 MB per semi-space)
+//                                                  the standalone's young-generation cap, SEMI_SPACE_MB)
 //   other flags: --rooms 250 --concurrency 64 --window 5000 --rate 380 --inflight 32
 //                --relay-capacity 4000 --relay-refill 2000 --settle-max 20000 --case-timeout 180000
 //

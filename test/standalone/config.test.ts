@@ -191,7 +191,7 @@ t.test('--help names every flag and every variable configFrom reads', async (t) 
 })
 
 t.test('the plugins accept every option these variables map to: the server boots with all of them', async (t) => {
-  const { buildServer } = await import('../../examples/standalone/server.ts')
+  const { buildServer } = await import('../../examples/standalone/app.ts')
   const result = config([], {
     LOG_LEVEL: 'silent',
     NETPLAY_SFU: 'auto',

@@ -5,7 +5,7 @@
 import t from 'tap'
 import { io } from 'socket.io-client'
 import { configFrom, type StandaloneConfig } from '../../examples/standalone/config.ts'
-import { buildServer } from '../../examples/standalone/server.ts'
+import { buildServer } from '../../examples/standalone/app.ts'
 
 function config (argv: string[], env: NodeJS.ProcessEnv = {}): StandaloneConfig {
   const result = configFrom(['--no-demo', ...argv], { NETPLAY_SFU: 'off', LOG_LEVEL: 'silent', ...env })
