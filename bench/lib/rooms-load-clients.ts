@@ -58,12 +58,15 @@ class WebSocketPeer implements Peer {
   readonly #pending = new Map<number, (frame: { ok?: boolean, data?: unknown, error?: unknown }) => void>()
   readonly #listeners = new Map<string, (data: unknown) => void>()
 
-  constructor (ws: WebSocket, countDataMessagesUnparsed = false) {
+  constructor (ws: WebSocket, countPushesUnparsed = false) {
     this.ws = ws
     ws.on('message', (raw: Buffer) => {
-      if (countDataMessagesUnparsed && startsWith(raw, WS_DATA_MESSAGE)) {
-        this.#listeners.get('data-message')?.(undefined)
-        return
+      if (countPushesUnparsed) {
+        const event = startsWith(raw, WS_DATA_MESSAGE) ? 'data-message' : startsWith(raw, WS_USERS_UPDATED) ? 'users-updated' : undefined
+        if (event !== undefined) {
+          this.#listeners.get(event)?.(undefined)
+          return
+        }
       }
       const frame = JSON.parse(raw.toString()) as { id?: number, event?: string, ok?: boolean, data?: unknown, error?: unknown }
       if (frame.id !== undefined) {
@@ -101,6 +104,9 @@ const WS_OPTIONS = { perMessageDeflate: false, skipUTF8Validation: true } as con
 /** The first bytes of a relayed data-message push: Socket.IO (engine.io message + EVENT to "/") and /ws. */
 const SIO_DATA_MESSAGE = Buffer.from('42["data-message",')
 const WS_DATA_MESSAGE = Buffer.from('{"event":"data-message",')
+/** The first bytes of a users-updated push (most of what a join burst sends; the bench only counts them), counted unparsed like data-messages. */
+const SIO_USERS_UPDATED = Buffer.from('42["users-updated",')
+const WS_USERS_UPDATED = Buffer.from('{"event":"users-updated",')
 const startsWith = (raw: Buffer, prefix: Buffer): boolean =>
   raw.length > prefix.length && raw.compare(prefix, 0, prefix.length, 0, prefix.length) === 0
 
@@ -123,8 +129,9 @@ class SocketIoWirePeer implements Peer {
     }
     if (raw[0] !== 0x34) return // engine.io message
     if (raw[1] === 0x32) { // EVENT
-      if (startsWith(raw, SIO_DATA_MESSAGE)) {
-        this.#listeners.get('data-message')?.(undefined)
+      const counted = startsWith(raw, SIO_DATA_MESSAGE) ? 'data-message' : startsWith(raw, SIO_USERS_UPDATED) ? 'users-updated' : undefined
+      if (counted !== undefined) {
+        this.#listeners.get(counted)?.(undefined)
         return
       }
       const [event, data] = JSON.parse(raw.toString('utf8', 2)) as [string, unknown]
