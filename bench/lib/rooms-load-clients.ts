@@ -61,12 +61,10 @@ class WebSocketPeer implements Peer {
   constructor (ws: WebSocket, countPushesUnparsed = false) {
     this.ws = ws
     ws.on('message', (raw: Buffer) => {
-      if (countPushesUnparsed) {
-        const event = startsWith(raw, WS_DATA_MESSAGE) ? 'data-message' : startsWith(raw, WS_USERS_UPDATED) ? 'users-updated' : undefined
-        if (event !== undefined) {
-          this.#listeners.get(event)?.(undefined)
-          return
-        }
+      const counted = countPushesUnparsed ? countedPush(raw, WS_COUNTED) : undefined
+      if (counted !== undefined) {
+        this.#listeners.get(counted)?.(undefined)
+        return
       }
       const frame = JSON.parse(raw.toString()) as { id?: number, event?: string, ok?: boolean, data?: unknown, error?: unknown }
       if (frame.id !== undefined) {
@@ -101,14 +99,22 @@ class WebSocketPeer implements Peer {
 }
 
 const WS_OPTIONS = { perMessageDeflate: false, skipUTF8Validation: true } as const
-/** The first bytes of a relayed data-message push: Socket.IO (engine.io message + EVENT to "/") and /ws. */
-const SIO_DATA_MESSAGE = Buffer.from('42["data-message",')
-const WS_DATA_MESSAGE = Buffer.from('{"event":"data-message",')
-/** The first bytes of a users-updated push (most of what a join burst sends; the bench only counts them), counted unparsed like data-messages. */
-const SIO_USERS_UPDATED = Buffer.from('42["users-updated",')
-const WS_USERS_UPDATED = Buffer.from('{"event":"users-updated",')
-const startsWith = (raw: Buffer, prefix: Buffer): boolean =>
-  raw.length > prefix.length && raw.compare(prefix, 0, prefix.length, 0, prefix.length) === 0
+/**
+ * Pushes the bench only counts, told apart by their first bytes and never
+ * parsed: relayed data-messages and users-updated (most of what a join
+ * burst sends). Socket.IO: engine.io message + EVENT to "/"; /ws: `{ event, data }`.
+ */
+const COUNTED_EVENTS = ['data-message', 'users-updated'] as const
+type CountedEvent = typeof COUNTED_EVENTS[number]
+const SIO_COUNTED = COUNTED_EVENTS.map((event) => [Buffer.from(`42["${event}",`), event] as const)
+const WS_COUNTED = COUNTED_EVENTS.map((event) => [Buffer.from(`{"event":"${event}",`), event] as const)
+
+function countedPush (raw: Buffer, prefixes: ReadonlyArray<readonly [Buffer, CountedEvent]>): CountedEvent | undefined {
+  for (const [prefix, event] of prefixes) {
+    if (raw.length > prefix.length && raw.compare(prefix, 0, prefix.length, 0, prefix.length) === 0) return event
+  }
+  return undefined
+}
 
 /** Socket.IO over a bare ws: Engine.IO v4 packets (one per frame on websocket), Socket.IO v5 packets inside. */
 class SocketIoWirePeer implements Peer {
@@ -129,7 +135,7 @@ class SocketIoWirePeer implements Peer {
     }
     if (raw[0] !== 0x34) return // engine.io message
     if (raw[1] === 0x32) { // EVENT
-      const counted = startsWith(raw, SIO_DATA_MESSAGE) ? 'data-message' : startsWith(raw, SIO_USERS_UPDATED) ? 'users-updated' : undefined
+      const counted = countedPush(raw, SIO_COUNTED)
       if (counted !== undefined) {
         this.#listeners.get(counted)?.(undefined)
         return
